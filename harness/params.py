@@ -1,0 +1,147 @@
+"""Load params.yaml, check it against a schema, and merge a run's overrides onto its method's defaults."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from harness.errors import InputError
+
+_NUM = {"type": "number"}
+_INT = {"type": "integer"}
+_POS_INT = {"type": "integer", "minimum": 1}
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["profile", "seed", "dataset", "protocol", "eval", "index", "runs"],
+    "properties": {
+        "profile": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+        "seed": _INT,
+        "dataset": {
+            "type": "object",
+            "required": ["name", "source"],
+            "properties": {
+                "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+                "source": {"type": "string"},
+                "toy": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "n_kinds": _POS_INT, "distractors_per_kind": _POS_INT, "n_train": _POS_INT,
+                        "n_val": _POS_INT, "n_test": _POS_INT, "image_size": {"type": "integer", "minimum": 32},
+                        "max_objects": {"type": "integer", "minimum": 1, "maximum": 4},
+                        "drop_colour": _FRACTION, "drop_texture": _FRACTION, "name_shape": _FRACTION,
+                    },
+                },
+            },
+        },
+        "protocol": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["batch_size", "steps", "lr", "eval_every", "patience", "select_on"],
+            "properties": {
+                "batch_size": _POS_INT, "steps": _POS_INT, "lr": _NUM, "weight_decay": _NUM,
+                "warmup_steps": _INT, "eval_every": _POS_INT, "patience": _POS_INT,
+                "hard_negatives": _INT, "hard_negative_pool": _POS_INT, "select_on": {"type": "string"},
+            },
+        },
+        "eval": {
+            "type": "object",
+            "required": ["split", "ks"],
+            "properties": {
+                "split": {"enum": ["val", "test"]},
+                "ks": {"type": "array", "items": _POS_INT, "minItems": 1},
+                "bootstrap": _INT, "latency_queries": _INT,
+            },
+        },
+        "index": {"type": "object"},
+        "runs": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^[A-Za-z0-9_.-]+$"},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["method"],
+                "properties": {
+                    "method": {"type": "string"},
+                    "params": {"type": "object"},
+                    "protocol": {"type": "object"},
+                    "index": {"type": "object"},
+                },
+            },
+        },
+    },
+}
+
+
+def _field_path(err: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in err.absolute_path]
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else "?"
+        parts.append(missing)
+    return ".".join(parts) or "-"
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Parse and validate; any problem is one `InputError` naming the file and the dotted field."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "-", "file not found")
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(path, "-", f"not valid YAML ({getattr(exc, 'problem', exc)})",
+                         line=mark.line + 1 if mark else None) from None
+    if not isinstance(params, dict):
+        raise InputError(path, "-", "must be a mapping")
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(params), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        raise InputError(path, _field_path(err), _short(err))
+    return params
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    if err.validator == "type":
+        return f"expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
+    if err.validator == "required":
+        return "missing"
+    return err.message
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def params_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_settings(params: dict, run_id: str, method_defaults: dict) -> dict:
+    """Everything one run uses: its method params, protocol and index settings, with overrides applied."""
+    if run_id not in params["runs"]:
+        raise InputError("params.yaml", f"runs.{run_id}", "no such run")
+    run = params["runs"][run_id]
+    return {
+        "run_id": run_id,
+        "method": run["method"],
+        "method_params": deep_merge(method_defaults, run.get("params", {})),
+        "protocol": deep_merge(params["protocol"], run.get("protocol", {})),
+        "protocol_overrides": run.get("protocol", {}),
+        "index": deep_merge(params["index"], run.get("index", {})),
+        "seed": params["seed"],
+    }

@@ -1,0 +1,35 @@
+"""Where every stage reads and writes, relative to the project root (the folder holding params.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def data_dir(params: dict[str, Any]) -> Path:
+    return Path("data") / params["dataset"]["name"]
+
+
+def model_dir(params: dict[str, Any], run_id: str) -> Path:
+    return Path("models") / params["profile"] / run_id
+
+
+def checkpoint_dir(params: dict[str, Any], run_id: str) -> Path:
+    # Outside the DVC output on purpose: DVC deletes a stage's outputs before re-running it.
+    return Path("checkpoints") / params["profile"] / run_id
+
+
+def index_dir(params: dict[str, Any], run_id: str) -> Path:
+    return Path("indexes") / params["profile"] / run_id
+
+
+def run_dir(params: dict[str, Any], run_id: str) -> Path:
+    return Path("results") / params["profile"] / "runs" / run_id
+
+
+def tables_dir(params: dict[str, Any]) -> Path:
+    return Path("results") / params["profile"] / "tables"
+
+
+def plots_dir(params: dict[str, Any]) -> Path:
+    return Path("results") / params["profile"] / "plots"

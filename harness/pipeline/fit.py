@@ -1,0 +1,54 @@
+"""train: fit one run's retriever under the shared protocol and write its model folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+from harness import paths
+from harness.atomic import atomic_dir
+from harness.index import exact_search
+from harness.metrics.retrieval import evaluate_run
+from harness.negatives import mine_hard_negatives
+from harness.pipeline.common import load_dataset, pick_device, run_context
+from harness.train import result_dict, train
+
+
+def _metric_depth(name: str) -> int:
+    return int(name.rsplit("@", 1)[1]) if "@" in name else 10
+
+
+def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[str, Any]:
+    ctx = run_context(params, run_id)
+    protocol = ctx.settings["protocol"]
+    device = pick_device(device)
+    data = load_dataset(params)
+    train_q, val_q = data.split("train"), data.split("val")
+    positives = {qid: sorted(p for p, r in rels.items() if r > 0) for qid, rels in data.qrels.get("train", {}).items()}
+    hard = mine_hard_negatives(train_q, data.corpus, {k: set(v) for k, v in positives.items()},
+                               int(protocol.get("hard_negative_pool", 20)))
+    model = ctx.retriever_class().create(ctx.settings["method_params"], ctx.settings["seed"]).to(device)
+    metric = protocol["select_on"]
+    pids = [p.pid for p in data.corpus]
+    by_id = data.passages_by_id()
+
+    def validate() -> float:
+        """The selection metric on the validation split (never test)."""
+        run = exact_search(model.encode_queries(val_q), [q.qid for q in val_q],
+                           model.encode_passages(data.corpus), pids, _metric_depth(metric))
+        metrics, _ = evaluate_run(run, val_q, by_id, [_metric_depth(metric)], data.qrels.get("val"))
+        return metrics[metric]
+
+    ckpt = paths.checkpoint_dir(params, run_id)
+    result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
+                   protocol=protocol, seed=ctx.settings["seed"], ckpt_dir=ckpt, validate=validate,
+                   settings_hash=ctx.settings_hash)
+    summary = {"run_id": run_id, "method": ctx.spec.name, "settings": ctx.settings, "device": device,
+               "train_queries": len(train_q), "val_queries": len(val_q), "selected_on": f"val {metric}",
+               **result_dict(result)}
+    with atomic_dir(paths.model_dir(params, run_id)) as tmp:
+        model.save(tmp)
+        (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    shutil.rmtree(ckpt, ignore_errors=True)  # the run finished; nothing left to resume
+    return summary

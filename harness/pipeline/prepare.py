@@ -1,0 +1,21 @@
+"""prepare: write the dataset folder (the toy world, or a source named by a dataset card)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness import paths
+from harness.data.schema import Dataset
+from harness.data.toy_world import ToyConfig, generate_toy_world
+from harness.errors import InputError
+
+
+def prepare(params: dict[str, Any]) -> dict[str, Any]:
+    ds = params["dataset"]
+    out = paths.data_dir(params)
+    if ds["source"] == "toy":
+        stats = generate_toy_world(out, ToyConfig(seed=params["seed"], **ds.get("toy", {})))
+    else:
+        raise InputError("params.yaml", "dataset.source", f"unknown source {ds['source']!r} (this profile knows 'toy')")
+    Dataset(out)  # read back: the stage fails here, not three stages later, if anything is malformed
+    return stats

@@ -1,0 +1,77 @@
+"""The main table: one row per run (plus the random-ranking level), metrics with 95% paired-bootstrap intervals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import paths
+from harness.atomic import write_text
+from harness.metrics.bootstrap import confidence_interval
+from harness.record import read_record
+
+CI_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "R@5", "MRR@10")
+
+
+def collect(params: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, dict[str, float]]]]:
+    """Records and per-query values of the runs params names, in params order."""
+    out = []
+    for run_id in params["runs"]:
+        folder = paths.run_dir(params, run_id)
+        record = read_record(folder / "run.json")
+        per_query = json.loads((folder / "per_query.json").read_text(encoding="utf-8"))
+        out.append((record, per_query))
+    return out
+
+
+def main_table(params: dict[str, Any]) -> pd.DataFrame:
+    resamples = int(params["eval"].get("bootstrap", 1000))
+    seed = int(params["seed"])
+    rows = []
+    for record, per_query in collect(params):
+        row: dict[str, Any] = {"run": record["run_id"], "method": record["method"], "queries": record["counts"]["queries"],
+                               "passages": record["counts"]["passages"]}
+        for m in CI_METRICS:
+            if m in record["metrics"]:
+                lo, hi = confidence_interval(per_query[m], resamples, seed)
+                row[m], row[f"{m} lo"], row[f"{m} hi"] = record["metrics"][m], lo, hi
+        row["index bytes"] = record["index"]["bytes_on_disk"]
+        row["search ms/q"] = record["latency"]["search_batch1"]["p50_ms"]
+        row["encode ms/q"] = record["latency"]["encode_batch1"]["p50_ms"]
+        rows.append(row)
+    if rows:
+        record = collect(params)[0][0]
+        rows.append({"run": "random ranking", "method": "(expected)", "queries": rows[0]["queries"],
+                     "passages": rows[0]["passages"],
+                     **{m: v for m, v in record.get("random_baseline", {}).items() if m in CI_METRICS}})
+    return pd.DataFrame(rows)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    shown = pd.DataFrame({"run": df["run"], "method": df["method"]})
+    for m in CI_METRICS:
+        if m not in df:
+            continue
+        def cell(r: pd.Series, m: str = m) -> str:
+            if pd.isna(r[m]):
+                return "-"
+            if f"{m} lo" in r and not pd.isna(r[f"{m} lo"]):
+                return f"{r[m]:.1f} [{r[f'{m} lo']:.1f}, {r[f'{m} hi']:.1f}]"
+            return f"{r[m]:.1f}"
+        shown[m] = df.apply(cell, axis=1)
+    shown["index bytes"] = df["index bytes"].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
+    shown["search ms/q"] = df["search ms/q"].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
+    note = ("Metrics in percent with 95% paired-bootstrap intervals over queries. PR-Success@K: a query counts if "
+            "any top-K passage contains an answer (the FLMR paper's PRRecall@K). search ms/q: p50 at batch size 1.\n")
+    return shown.to_markdown(index=False) + "\n\n" + note
+
+
+def write_tables(params: dict[str, Any]) -> pd.DataFrame:
+    df = main_table(params)
+    out = paths.tables_dir(params)
+    write_text(Path(out) / "main.csv", df.to_csv(index=False, float_format="%.4f"))
+    write_text(Path(out) / "main.md", to_markdown(df))
+    return df

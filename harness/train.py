@@ -1,0 +1,136 @@
+"""The shared training loop: one seed, AdamW, linear warm-up and decay, in-batch plus hard negatives,
+validation every N steps, best checkpoint and early stopping on validation (never test), and resume from the
+last checkpoint after a kill."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_model, save_model
+from tqdm import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from harness.api import Passage, Query
+from harness.atomic import atomic_dir
+
+
+@dataclass
+class TrainResult:
+    best_step: int
+    best_score: float
+    steps_run: int
+    stopped_early: bool
+    resumed_from: int | None
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _batch(rng: np.random.Generator, queries: list[Query], positives: dict[str, list[str]], size: int
+           ) -> tuple[list[Query], list[str]]:
+    """Queries with distinct positives, so no in-batch 'negative' is another query's positive."""
+    chosen, pos, used = [], [], set()
+    for i in rng.permutation(len(queries)):
+        q = queries[int(i)]
+        options = [p for p in positives[q.qid] if p not in used]
+        if not options:
+            continue
+        p = options[int(rng.integers(len(options)))]
+        chosen.append(q)
+        pos.append(p)
+        used.update(positives[q.qid])
+        if len(chosen) == size:
+            break
+    return chosen, pos
+
+
+def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Passage],
+          positives: dict[str, list[str]], hard_negatives: dict[str, list[str]], protocol: dict[str, Any],
+          seed: int, ckpt_dir: Path, validate: Callable[[], float], settings_hash: str) -> TrainResult:
+    start = time.perf_counter()
+    by_id = {p.pid: p for p in corpus}
+    train_queries = [q for q in train_queries if positives.get(q.qid)]
+    if not train_queries:
+        raise ValueError("no training query has a positive passage")
+    steps, eval_every = int(protocol["steps"]), int(protocol["eval_every"])
+    n_hard = int(protocol.get("hard_negatives", 0))
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=float(protocol["lr"]),
+                            weight_decay=float(protocol.get("weight_decay", 0.0)))
+    sched = get_linear_schedule_with_warmup(opt, int(protocol.get("warmup_steps", 0)), steps)
+    state = {"step": 0, "best_score": float("-inf"), "best_step": 0, "bad_evals": 0, "history": [],
+             "settings_hash": settings_hash}
+    resumed_from = None
+    last = ckpt_dir / "last"
+    if (last / "state.json").is_file():
+        saved = json.loads((last / "state.json").read_text())
+        if saved.get("settings_hash") == settings_hash:
+            load_model(model, str(last / "model.safetensors"))
+            extra = torch.load(last / "optimizer.pt", weights_only=True)
+            opt.load_state_dict(extra["optimizer"])
+            sched.load_state_dict(extra["scheduler"])
+            state = saved
+            resumed_from = state["step"]
+        else:
+            shutil.rmtree(ckpt_dir)
+
+    def evaluate_and_checkpoint(step: int) -> bool:
+        score = float(validate())
+        state["history"].append({"step": step, "val": score})
+        if score > state["best_score"]:
+            state.update(best_score=score, best_step=step, bad_evals=0)
+            with atomic_dir(ckpt_dir / "best") as tmp:
+                save_model(model, str(tmp / "model.safetensors"))
+        else:
+            state["bad_evals"] += 1
+        state["step"] = step
+        with atomic_dir(last) as tmp:
+            save_model(model, str(tmp / "model.safetensors"))
+            torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp / "optimizer.pt")
+            (tmp / "state.json").write_text(json.dumps(state))
+        return state["bad_evals"] >= int(protocol["patience"])
+
+    stopped = False
+    if resumed_from is None:
+        model.eval()
+        stopped = evaluate_and_checkpoint(0)  # the untrained model is a candidate too
+    model.train()
+    first = state["step"] + 1
+    for step in tqdm(range(first, steps + 1), desc="train", initial=first - 1, total=steps, disable=None):
+        if stopped:
+            break
+        rng = np.random.default_rng([seed, step])
+        torch.manual_seed(seed * 1_000_003 + step)  # dropout masks repeat exactly after a resume
+        batch, pos_ids = _batch(rng, train_queries, positives, int(protocol["batch_size"]))
+        taken = set().union(*(positives[q.qid] for q in batch))
+        negs: list[Passage] = []
+        for q in batch:
+            pool = [p for p in hard_negatives.get(q.qid, []) if p not in taken]
+            for j in rng.permutation(len(pool))[:n_hard]:
+                negs.append(by_id[pool[int(j)]])
+        loss = model.loss(batch, [by_id[p] for p in pos_ids], negs)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % eval_every == 0 or step == steps:
+            model.eval()
+            stopped = evaluate_and_checkpoint(step)
+            model.train()
+    load_model(model, str(ckpt_dir / "best" / "model.safetensors"))
+    model.eval()
+    return TrainResult(best_step=state["best_step"], best_score=state["best_score"], steps_run=state["step"],
+                       stopped_early=stopped and state["step"] < steps, resumed_from=resumed_from,
+                       seconds=time.perf_counter() - start, history=state["history"])
+
+
+def result_dict(r: TrainResult) -> dict[str, Any]:
+    return asdict(r)

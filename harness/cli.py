@@ -29,7 +29,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from harness.pipeline.fit import fit
 
     s = fit(_params(args), args.run, args.device)
-    print(f"{args.run}: best val {s['selected_on']} = {s['best_score']:.2f} at step {s['best_step']} "
+    print(f"{args.run}: best {s['selected_on']} = {s['best_score']:.2f} at step {s['best_step']} "
           f"({s['steps_run']} steps, {s['seconds']:.0f}s)")
     return 0
 

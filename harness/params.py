@@ -38,6 +38,7 @@ SCHEMA: dict[str, Any] = {
                         "n_val": _POS_INT, "n_test": _POS_INT, "image_size": {"type": "integer", "minimum": 32},
                         "max_objects": {"type": "integer", "minimum": 1, "maximum": 4},
                         "drop_colour": _FRACTION, "drop_texture": _FRACTION, "name_shape": _FRACTION,
+                        "heldout_kinds": _FRACTION,
                     },
                 },
             },

@@ -48,6 +48,7 @@ class ToyConfig:
     drop_colour: float = 0.5
     drop_texture: float = 0.5
     name_shape: float = 0.85  # fraction of questions that name the shape they ask about
+    heldout_kinds: float = 0.2  # kinds asked about only in val/test: retrieval must match looks, not memorise
 
 
 @dataclass(frozen=True)
@@ -184,11 +185,15 @@ class ToyWorldGenerator:
         qrels: dict[str, dict[str, dict[str, int]]] = {}
         with atomic_dir(out_dir) as tmp:
             (tmp / "images").mkdir()
+            n_heldout = int(round(self.cfg.heldout_kinds * len(kinds)))
+            heldout = set(int(i) for i in self.rng.choice(len(kinds), size=n_heldout, replace=False))
+            seen = [k for i, k in enumerate(kinds) if i not in heldout]
             for split, count in (("train", self.cfg.n_train), ("val", self.cfg.n_val), ("test", self.cfg.n_test)):
                 qrels[split] = {}
+                pool = seen if split == "train" else kinds
                 for j in range(count):
                     qid = f"{split}-{j:05d}"
-                    target = kinds[int(self.rng.integers(len(kinds)))]
+                    target = pool[int(self.rng.integers(len(pool)))]
                     image, objs, boxes = self.scene(target, kinds, qid, tmp / "images")
                     text, rel = self.question(target, len(objs))
                     answer = target.facts[rel]
@@ -200,7 +205,8 @@ class ToyWorldGenerator:
             write_corpus(tmp / "corpus.jsonl", passages)
             for split, q in qrels.items():
                 write_qrels(tmp / "qrels" / f"{split}.tsv", q)
-            stats = {"kinds": len(kinds), "passages": len(passages), "queries": {s: len(q) for s, q in qrels.items()},
+            stats = {"kinds": len(kinds), "heldout_kinds": sorted(kinds[i].name for i in heldout),
+                     "passages": len(passages), "queries": {s: len(q) for s, q in qrels.items()},
                      "config": self.cfg.__dict__}
             write_json(tmp / "world.json", stats)
         return stats

@@ -34,4 +34,4 @@ def use_profile(name: str, params_path: Path = Path("params.yaml"), profiles_dir
     if name == "toy":
         text = base_file.read_text(encoding="utf-8")
     write_text(params_path, text)
-    return f"params.yaml now holds profile {name!r}; run `dvc repro`"
+    return f"{params_path} now holds profile {name!r}; run `dvc repro`"

@@ -7,28 +7,59 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.api import DenseEmbeddings, Embeddings, Index, Run
+from harness.api import DenseEmbeddings, Embeddings, Index, MultiVectorEmbeddings, Run
 from harness.errors import InputError
 
 
+LATE_BACKENDS = ("exact", "faiss-twostage", "plaid")
+
+
+def _late_class(backend: str) -> Any:
+    from harness.index.late import ExactMaxSimIndex, FaissTwoStageIndex
+    from harness.index.plaid import PlaidIndex
+
+    classes = {"exact": ExactMaxSimIndex, "faiss-twostage": FaissTwoStageIndex, "plaid": PlaidIndex}
+    if backend not in classes:
+        raise InputError("params.yaml", "index.late.backend", f"must be one of {LATE_BACKENDS}, got {backend!r}")
+    return classes[backend]
+
+
 def make_index(family: str, settings: dict[str, Any]) -> Index:
+    """`settings` is params' `index` section: `dense` for single-vector, `late` for late-interaction methods."""
     if family == "dense":
         from harness.index.dense import FaissDenseIndex
 
         return FaissDenseIndex(settings.get("dense", {}))
+    if family == "late-interaction":
+        late = dict(settings.get("late", {}))
+        backend = late.pop("backend", "exact")
+        return _late_class(backend)(late.get(backend.replace("-", "_"), {}))
     raise InputError("params.yaml", "index", f"no index backend for family {family!r}")
 
 
 def load_index(family: str, index_dir) -> Index:
+    import json
+    from pathlib import Path
+
     if family == "dense":
         from harness.index.dense import FaissDenseIndex
 
         return FaissDenseIndex.load(index_dir)
+    if family == "late-interaction":
+        settings = Path(index_dir) / "settings.json"
+        if not settings.is_file():
+            raise InputError(settings, "-", "index settings not found (was the index stage run?)")
+        return _late_class(json.loads(settings.read_text())["backend"]).load(index_dir)
     raise InputError(index_dir, "index", f"no index backend for family {family!r}")
 
 
 def exact_search(q: Embeddings, qids: list[str], p: Embeddings, pids: list[str], k: int) -> Run:
     """Exhaustive search in memory (validation during training, small corpora): the reference ranking."""
+    if isinstance(q, MultiVectorEmbeddings) and isinstance(p, MultiVectorEmbeddings):
+        from harness.index.late import TokenStore, _to_run, exact_maxsim_search
+
+        vals, idx = exact_maxsim_search(q, TokenStore(p.tokens, p.offsets, pids), k)
+        return _to_run(qids, pids, vals, idx)
     if isinstance(q, DenseEmbeddings) and isinstance(p, DenseEmbeddings):
         scores = torch.from_numpy(np.ascontiguousarray(q.vectors)) @ torch.from_numpy(np.ascontiguousarray(p.vectors)).T
     else:

@@ -25,7 +25,7 @@ RUN_FILES = ("run.json", "trec.run", "per_query.json", "curve.json")
 def _one(emb: Any, i: int) -> Any:
     if isinstance(emb, DenseEmbeddings):
         return DenseEmbeddings(emb.vectors[i : i + 1])
-    return MultiVectorEmbeddings(emb.item(i), emb.offsets[:2] - emb.offsets[0])
+    return MultiVectorEmbeddings(emb.item(i), emb.offsets[i : i + 2] - emb.offsets[i])
 
 
 def evaluate(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[str, Any]:

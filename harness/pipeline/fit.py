@@ -41,12 +41,23 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
         return metrics[metric]
 
     ckpt = paths.checkpoint_dir(params, run_id)
+    phases = {}
+    # Method-defined phases before fine-tuning (e.g. FLMR's mapping-network pre-training), same loop and rules.
+    for phase in getattr(model, "phases", lambda: [])():
+        model.set_phase(phase["name"])
+        overrides = {k: v for k, v in phase.items() if k != "name"}
+        r = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
+                  protocol={**protocol, **overrides}, seed=ctx.settings["seed"], ckpt_dir=ckpt / phase["name"],
+                  validate=validate, settings_hash=ctx.settings_hash)
+        phases[phase["name"]] = result_dict(r)
+    if phases:
+        model.set_phase("finetune")
     result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
-                   protocol=protocol, seed=ctx.settings["seed"], ckpt_dir=ckpt, validate=validate,
+                   protocol=protocol, seed=ctx.settings["seed"], ckpt_dir=ckpt / "finetune", validate=validate,
                    settings_hash=ctx.settings_hash)
     summary = {"run_id": run_id, "method": ctx.spec.name, "settings": ctx.settings, "device": device,
                "train_queries": len(train_q), "val_queries": len(val_q), "selected_on": f"val {metric}",
-               **result_dict(result)}
+               "phases": phases, **result_dict(result)}
     with atomic_dir(paths.model_dir(params, run_id)) as tmp:
         model.save(tmp)
         (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))

@@ -1,0 +1,223 @@
+"""FLMR retriever: ColBERT text tokens + mapped CLIP tokens of the image (and regions), late interaction."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoTokenizer, CLIPVisionConfig, CLIPVisionModel
+
+from harness import backbones, modeling
+from harness.api import MultiVectorEmbeddings, Passage, Query
+from harness.data.images import load_image
+from harness.errors import InputError
+from harness.index.maxsim import maxsim
+from harness.text import passage_text, query_text
+from methods.flmr.rois import select_rois
+from methods.flmr.vision import crop, preprocess
+
+Q_MARKER, D_MARKER = "[unused0]", "[unused1]"  # ColBERT's query and document markers in a BERT vocabulary
+
+
+def build_vision(spec: dict[str, Any], seed: int) -> CLIPVisionModel:
+    source = spec.get("source", "tiny")
+    if source == "tiny":
+        torch.manual_seed(seed)
+        return CLIPVisionModel(CLIPVisionConfig(**spec.get("tiny", {})))
+    try:
+        return CLIPVisionModel.from_pretrained(source, **backbones._hub_kwargs(spec))
+    except OSError as exc:
+        raise InputError("params", "vision.source", f"cannot load {source!r} ({str(exc).splitlines()[0]})") from None
+
+
+class FLMRRetriever(nn.Module):
+    family = "late-interaction"
+
+    def __init__(self, text_encoder: nn.Module, vision: CLIPVisionModel | None, tokenizer: Any, params: dict[str, Any]):
+        super().__init__()
+        self.params = params
+        self.tokenizer = tokenizer
+        self.text_encoder = text_encoder
+        dim = int(params["dim"])
+        self.linear = nn.Linear(text_encoder.config.hidden_size, dim, bias=False)
+        self.vision = vision
+        if self.uses_images:
+            n_tok = int(params["visual_tokens"])
+            self.mapping = nn.Sequential(nn.Linear(vision.config.hidden_size, int(params["mapping_hidden"])), nn.Tanh(),
+                                         nn.Linear(int(params["mapping_hidden"]), n_tok * dim))
+            if params["vision"].get("freeze", True):
+                vision.requires_grad_(False)
+        self.q_marker, self.d_marker = tokenizer.convert_tokens_to_ids([Q_MARKER, D_MARKER])
+        self.punct_ids = torch.tensor(sorted({i for c in string.punctuation
+                                              for i in tokenizer.encode(c, add_special_tokens=False)}))
+        self._features: dict[tuple, torch.Tensor] = {}  # frozen vision features, computed once per image/box
+        self.mapping_only = False  # True during mapping-network pre-training
+
+    # --- construction, saving, loading -------------------------------------------------------------------------
+    @property
+    def uses_images(self) -> bool:
+        return bool(self.params.get("use_image_features") or self.params.get("use_rois"))
+
+    @classmethod
+    def create(cls, params: dict[str, Any], seed: int) -> "FLMRRetriever":
+        tok = backbones.load_tokenizer(params["backbone"])
+        text = backbones.build_text_encoder(params["backbone"], len(tok), seed)
+        uses_images = params.get("use_image_features") or params.get("use_rois")
+        vision = build_vision(params["vision"], seed + 7) if uses_images else None
+        torch.manual_seed(seed + 11)
+        return cls(text, vision, tok, params)
+
+    def save(self, out_dir: Path) -> None:
+        cfg = {"method": "flmr", "params": self.params, "encoder_config": self.text_encoder.config.to_dict(),
+               "vision_config": self.vision.config.to_dict() if self.vision is not None else None}
+        modeling.save_folder(self, cfg, out_dir, self.tokenizer)
+
+    @classmethod
+    def load(cls, model_dir: Path, device: str = "cpu") -> "FLMRRetriever":
+        cfg = modeling.read_config(model_dir)
+        tok = AutoTokenizer.from_pretrained(str(Path(model_dir) / "tokenizer"))
+        vision = CLIPVisionModel(CLIPVisionConfig(**cfg["vision_config"])) if cfg.get("vision_config") else None
+        model = cls(backbones.encoder_from_config(cfg["encoder_config"]), vision, tok, cfg["params"])
+        modeling.load_weights(model, model_dir, device)
+        return model.to(device).eval()
+
+    @property
+    def device(self) -> torch.device:
+        return self.linear.weight.device
+
+    # --- training phases (called by harness.pipeline.fit) ------------------------------------------------------
+    def phases(self) -> list[dict[str, Any]]:
+        """Mapping-network pre-training before fine-tuning, when configured and when the query has images."""
+        pre = self.params.get("pretrain_mapping") or {}
+        if not self.uses_images or int(pre.get("steps", 0)) <= 0:
+            return []
+        return [{"name": "pretrain_mapping", "steps": int(pre["steps"]), "lr": float(pre["lr"])}]
+
+    def set_phase(self, name: str) -> None:
+        """pretrain_mapping: queries are image tokens only and only the mapping network learns (text frozen)."""
+        self.mapping_only = name == "pretrain_mapping"
+        self.text_encoder.requires_grad_(not self.mapping_only)
+        self.linear.requires_grad_(not self.mapping_only)
+
+    # --- text -------------------------------------------------------------------------------------------------
+    def _tokenize(self, texts: list[str], marker: int, maxlen: int, augment: bool) -> dict[str, torch.Tensor]:
+        """[CLS] marker tokens... [SEP]; queries are padded with [MASK] to maxlen when augmented."""
+        enc = self.tokenizer(texts, padding="max_length" if augment else "longest", truncation=True,
+                             max_length=maxlen - 1, return_tensors="pt")
+        ids, att = enc["input_ids"], enc["attention_mask"]
+        ids = torch.cat([ids[:, :1], torch.full_like(ids[:, :1], marker), ids[:, 1:]], dim=1)
+        att = torch.cat([att[:, :1], torch.ones_like(att[:, :1]), att[:, 1:]], dim=1)
+        score_mask = att.bool()
+        if augment:
+            ids = ids.masked_fill(att == 0, self.tokenizer.mask_token_id)
+            score_mask = torch.ones_like(score_mask)  # every [MASK] token takes part in scoring (ColBERT)
+            if self.params.get("attend_to_mask_tokens", False):
+                att = torch.ones_like(att)
+        return {"input_ids": ids.to(self.device), "attention_mask": att.to(self.device),
+                "score_mask": score_mask.to(self.device)}
+
+    def _text_tokens(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
+        hidden = self.text_encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        return F.normalize(self.linear(hidden), dim=-1)
+
+    # --- images -----------------------------------------------------------------------------------------------
+    def _regions(self, q: Query) -> list:
+        if q.image is None:
+            return []
+        boxes = select_rois(q.rois, q.text, int(self.params["num_rois"])) if self.params.get("use_rois") else []
+        return [None] + boxes  # None = the whole image
+
+    def _vision_features(self, queries: list[Query]) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, R, hidden] pooled CLIP features of the whole image and its regions, and a mask [B, R]."""
+        n_slots = 1 + (int(self.params["num_rois"]) if self.params.get("use_rois") else 0)
+        hidden = self.vision.config.hidden_size
+        feats = torch.zeros((len(queries), n_slots, hidden), device=self.device)
+        mask = torch.zeros((len(queries), n_slots), dtype=torch.bool, device=self.device)
+        frozen = self.params["vision"].get("freeze", True)
+        todo: list[tuple[int, int, tuple, Any]] = []
+        for i, q in enumerate(queries):
+            for j, box in enumerate(self._regions(q)):
+                key = (str(q.image), None if box is None else (box.x0, box.y0, box.x1, box.y1))
+                mask[i, j] = True
+                if frozen and key in self._features:
+                    feats[i, j] = self._features[key].to(self.device)
+                else:
+                    todo.append((i, j, key, box))
+        if todo:
+            size = self.vision.config.image_size
+            images: dict[str, Any] = {}
+            pixels = []
+            for i, _, key, box in todo:
+                img = images.get(key[0]) or images.setdefault(key[0], load_image(queries[i].image, qid=queries[i].qid))
+                pixels.append(preprocess(img if box is None else crop(img, box), size))
+            with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
+                out = self.vision(pixel_values=torch.stack(pixels).to(self.device)).pooler_output
+            for (i, j, key, _), f in zip(todo, out):
+                feats[i, j] = f
+                if frozen:
+                    self._features[key] = f.detach().cpu()
+        return feats, mask
+
+    def _visual_tokens(self, queries: list[Query]) -> tuple[torch.Tensor, torch.Tensor]:
+        feats, mask = self._vision_features(queries)
+        n_tok, dim = int(self.params["visual_tokens"]), int(self.params["dim"])
+        tokens = self.mapping(feats).view(len(queries), -1, n_tok, dim)
+        tokens = F.normalize(tokens, dim=-1).view(len(queries), -1, dim)
+        return tokens, mask.repeat_interleave(n_tok, dim=1)
+
+    # --- queries and documents --------------------------------------------------------------------------------
+    def _queries(self, queries: list[Query]) -> tuple[torch.Tensor, torch.Tensor]:
+        parts, masks = [], []
+        if not self.mapping_only:
+            texts = [query_text(q, self.params.get("use_vision_text", True)) for q in queries]
+            enc = self._tokenize(texts, self.q_marker, int(self.params["query_maxlen"]),
+                                 bool(self.params.get("query_augmentation", True)))
+            parts.append(self._text_tokens(enc))
+            masks.append(enc["score_mask"])
+        if self.uses_images:
+            tokens, mask = self._visual_tokens(queries)
+            parts.append(tokens)
+            masks.append(mask)
+        return torch.cat(parts, dim=1), torch.cat(masks, dim=1)
+
+    def _docs(self, passages: list[Passage]) -> tuple[torch.Tensor, torch.Tensor]:
+        enc = self._tokenize([passage_text(p) for p in passages], self.d_marker, int(self.params["doc_maxlen"]), False)
+        mask = enc["attention_mask"].bool()
+        if self.params.get("mask_punctuation", True):
+            mask &= ~torch.isin(enc["input_ids"], self.punct_ids.to(self.device))
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.mapping_only):
+            return self._text_tokens(enc), mask
+
+    def loss(self, queries: list[Query], positives: list[Passage], negatives: list[Passage]) -> torch.Tensor:
+        q, q_mask = self._queries(queries)
+        d, d_mask = self._docs(positives + negatives)
+        scores = maxsim(q, d, d_mask, q_mask)
+        return F.cross_entropy(scores, torch.arange(len(queries), device=scores.device))
+
+    @torch.no_grad()
+    def _encode(self, fn, items: list, batch_size: int) -> MultiVectorEmbeddings:
+        was_training = self.training
+        self.eval()
+        chunks, lengths = [], []
+        for i in range(0, len(items), batch_size):
+            tokens, mask = fn(items[i : i + batch_size])
+            for t, m in zip(tokens, mask):
+                kept = t[m].float().cpu().numpy()
+                chunks.append(kept)
+                lengths.append(len(kept))
+        self.train(was_training)
+        dim = int(self.params["dim"])
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        tokens = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)
+        return MultiVectorEmbeddings(tokens, offsets)
+
+    def encode_queries(self, queries: list[Query], batch_size: int | None = None) -> MultiVectorEmbeddings:
+        return self._encode(self._queries, queries, batch_size or int(self.params["encode_batch_size"]))
+
+    def encode_passages(self, passages: list[Passage], batch_size: int | None = None) -> MultiVectorEmbeddings:
+        return self._encode(self._docs, passages, batch_size or int(self.params["encode_batch_size"]))

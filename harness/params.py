@@ -59,7 +59,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "split": {"enum": ["val", "test"]},
                 "ks": {"type": "array", "items": _POS_INT, "minItems": 1},
-                "bootstrap": _INT, "latency_queries": _INT,
+                "bootstrap": _INT, "latency_queries": _INT, "reference_run": {"type": ["string", "null"]},
             },
         },
         "index": {"type": "object"},

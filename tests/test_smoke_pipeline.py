@@ -65,6 +65,9 @@ def test_repro_writes_the_main_table_with_a_row_per_run(project):
     assert (real["PR-Success@5 lo"] <= real["PR-Success@5"]).all() and (real["PR-Success@5"] <= real["PR-Success@5 hi"]).all()
     assert (real["index bytes"] > 0).all() and (real["search ms/q"] > 0).all()
     assert (project / "results/toy/plots/success_at_k.png").stat().st_size > 1000
+    paired = pd.read_csv(project / "results/toy/tables/paired.csv")
+    assert list(paired["run"]) == ["dpr_b"] and list(paired["reference"]) == ["dpr"]
+    assert (paired["lo"] <= paired["difference"]).all() and (paired["difference"] <= paired["hi"]).all()
     record = json.loads((project / "results/toy/runs/dpr/run.json").read_text())
     prov = record["provenance"]
     assert prov["seed"] == 13 and len(prov["data_hash"]) == 64 and len(prov["model_hash"]) == 64

@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness import paths
 from harness.atomic import write_text
-from harness.metrics.bootstrap import confidence_interval
+from harness.metrics.bootstrap import confidence_interval, paired_difference
 from harness.record import read_record
 
 CI_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "R@5", "MRR@10")
@@ -69,9 +69,31 @@ def to_markdown(df: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) + "\n\n" + note
 
 
+def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.DataFrame:
+    """Every run against the reference run (`eval.reference_run`, default the first): mean difference in
+    points, its 95% paired-bootstrap interval and a two-sided p-value."""
+    records = collect(params)
+    ids = [rec["run_id"] for rec, _ in records]
+    ref_id = params["eval"].get("reference_run")
+    ref_id = ref_id if ref_id in ids else ids[0]  # a profile without that run compares with its first row
+    ref = next(pq for rec, pq in records if rec["run_id"] == ref_id)
+    rows = []
+    for rec, pq in records:
+        if rec["run_id"] == ref_id or metric not in pq:
+            continue
+        d = paired_difference(pq[metric], ref[metric], int(params["eval"].get("bootstrap", 1000)), int(params["seed"]))
+        rows.append({"run": rec["run_id"], "reference": ref_id, "metric": metric, "difference": d["diff"],
+                     "lo": d["lo"], "hi": d["hi"], "p": d["p"], "queries": d["n"]})
+    return pd.DataFrame(rows)
+
+
 def write_tables(params: dict[str, Any]) -> pd.DataFrame:
     df = main_table(params)
     out = paths.tables_dir(params)
     write_text(Path(out) / "main.csv", df.to_csv(index=False, float_format="%.4f"))
     write_text(Path(out) / "main.md", to_markdown(df))
+    paired = paired_table(params)
+    write_text(Path(out) / "paired.csv", paired.to_csv(index=False, float_format="%.4f"))
+    write_text(Path(out) / "paired.md", paired.to_markdown(index=False, floatfmt=".2f") +
+               "\n\nDifference in percentage points against the reference run, 95% paired-bootstrap interval.\n")
     return df

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.errors import InputError
 
-STAGES = "prepare -> train -> index -> evaluate -> report"
+STAGES = "prepare -> train -> index -> evaluate -> reader-train -> vqa -> report"
 
 
 def _params(args: argparse.Namespace) -> dict:
@@ -47,6 +47,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     rec = evaluate(_params(args), args.run, args.device)
     print(json.dumps({k: round(v, 2) for k, v in rec["metrics"].items()}, sort_keys=True))
+    return 0
+
+
+def cmd_reader_train(args: argparse.Namespace) -> int:
+    from harness.pipeline.read import train_reader
+
+    s = train_reader(_params(args), args.device)
+    print(f"reader: best {s['selected_on']} = {s['best_score']:.2f} at step {s['best_step']} ({s['seconds']:.0f}s)")
+    return 0
+
+
+def cmd_vqa(args: argparse.Namespace) -> int:
+    from harness.pipeline.read import answer
+
+    if (args.run is None) == (args.bound is None):
+        raise InputError("command line", "--run/--bound", "give exactly one")
+    rec = answer(_params(args), run_id=args.run, bound=args.bound, device=args.device)
+    print(json.dumps({"vqa": rec["metrics"]["VQA"], "em": rec["metrics"]["EM"], "n": rec["counts"]["queries"]}))
     return 0
 
 
@@ -136,7 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("train", cmd_train, "stage 2: train one run under the shared protocol -> models/<profile>/<run>/", run=True)
     add("index", cmd_index, "stage 3: encode the corpus and build the index -> indexes/<profile>/<run>/", run=True)
     add("evaluate", cmd_evaluate, "stage 4: search, score, write results/<profile>/runs/<run>/", run=True)
-    add("report", cmd_report, "stage 5: tables and plots -> results/<profile>/{tables,plots}/")
+    sp = add("reader-train", cmd_reader_train, "stage 5: train the profile's reader -> models/<profile>/_reader/")
+    sp.add_argument("--device", default="auto")
+    sp = add("vqa", cmd_vqa, "stage 6: answer the test questions from a run's top-K (or a bound) and score VQA")
+    sp.add_argument("--run", help="run id whose trec.run supplies the passages")
+    sp.add_argument("--bound", help="none (no passages) or oracle (a passage holding an answer)")
+    sp.add_argument("--device", default="auto")
+    add("report", cmd_report, "stage 7: tables and plots -> results/<profile>/{tables,plots}/")
     sp = add("score", cmd_score, "score a TREC run file (JSON on stdout, percentages)")
     sp.add_argument("--run", required=True, help="TREC run file")
     sp.add_argument("--queries", required=True, help="queries.jsonl")

@@ -13,7 +13,7 @@ from harness.atomic import write_text
 from harness.metrics.bootstrap import confidence_interval, paired_difference
 from harness.record import read_record
 
-CI_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "R@5", "MRR@10")
+CI_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "R@5", "MRR@10", "VQA")
 
 
 def collect(params: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, dict[str, float]]]]:
@@ -38,10 +38,24 @@ def main_table(params: dict[str, Any]) -> pd.DataFrame:
             if m in record["metrics"]:
                 lo, hi = confidence_interval(per_query[m], resamples, seed)
                 row[m], row[f"{m} lo"], row[f"{m} hi"] = record["metrics"][m], lo, hi
+        vqa_file = paths.run_dir(params, record["run_id"]) / "vqa.json"
+        if vqa_file.is_file():
+            vqa = json.loads(vqa_file.read_text(encoding="utf-8"))
+            per_q = json.loads((vqa_file.parent / "vqa_per_query.json").read_text(encoding="utf-8"))
+            lo, hi = confidence_interval(per_q["VQA"], resamples, seed)
+            row["VQA"], row["VQA lo"], row["VQA hi"], row["EM"] = vqa["metrics"]["VQA"], lo, hi, vqa["metrics"]["EM"]
         row["index bytes"] = record["index"]["bytes_on_disk"]
         row["search ms/q"] = record["latency"]["search_batch1"]["p50_ms"]
         row["encode ms/q"] = record["latency"]["encode_batch1"]["p50_ms"]
         rows.append(row)
+    for bound, label in (("none", "no retrieval"), ("oracle", "oracle passage")):
+        f = Path("results") / params["profile"] / "vqa_bounds" / bound / "vqa.json"
+        if f.is_file() and rows:
+            vqa = json.loads(f.read_text(encoding="utf-8"))
+            per_q = json.loads((f.parent / "vqa_per_query.json").read_text(encoding="utf-8"))
+            lo, hi = confidence_interval(per_q["VQA"], resamples, seed)
+            rows.append({"run": label, "method": "(reader bound)", "queries": vqa["counts"]["queries"],
+                         "VQA": vqa["metrics"]["VQA"], "VQA lo": lo, "VQA hi": hi, "EM": vqa["metrics"]["EM"]})
     if rows:
         record = collect(params)[0][0]
         rows.append({"run": "random ranking", "method": "(expected)", "queries": rows[0]["queries"],
@@ -62,10 +76,14 @@ def to_markdown(df: pd.DataFrame) -> str:
                 return f"{r[m]:.1f} [{r[f'{m} lo']:.1f}, {r[f'{m} hi']:.1f}]"
             return f"{r[m]:.1f}"
         shown[m] = df.apply(cell, axis=1)
+    if "EM" in df:
+        shown["EM"] = df["EM"].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}")
     shown["index bytes"] = df["index bytes"].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
     shown["search ms/q"] = df["search ms/q"].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
     note = ("Metrics in percent with 95% paired-bootstrap intervals over queries. PR-Success@K: a query counts if "
-            "any top-K passage contains an answer (the FLMR paper's PRRecall@K). search ms/q: p50 at batch size 1.\n")
+            "any top-K passage contains an answer (the FLMR paper's PRRecall@K). search ms/q: p50 at batch size 1. "
+            "VQA/EM: the profile's reader on each run's top-K passages; the reader-bound rows read no passage, or "
+            "one passage that holds an answer.\n")
     return shown.to_markdown(index=False) + "\n\n" + note
 
 

@@ -1,0 +1,119 @@
+"""reader-train and vqa: train one reader for the profile, then let it answer each retriever's test questions
+from that retriever's top-K passages (static retrieval), plus two bounds: no passages, and an oracle passage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from harness import paths
+from harness.api import Passage, Query
+from harness.atomic import atomic_dir, write_json
+from harness.errors import InputError
+from harness.metrics.retrieval import clean_answers, rank
+from harness.metrics.vqa import score_predictions
+from harness.negatives import mine_hard_negatives
+from harness.params import deep_merge, params_hash
+from harness.pipeline.common import load_dataset, model_hash, pick_device
+from harness.provenance import device_info, git_state, hash_files, library_versions
+from harness.reader.seq2seq import Seq2SeqReader
+from harness.train import result_dict, train
+from harness.trec import read_run
+
+BOUNDS = ("none", "oracle")
+
+
+def reader_dir(params: dict[str, Any]) -> Path:
+    return Path("models") / params["profile"] / "_reader"
+
+
+def _settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    if "reader" not in params:
+        raise InputError("params.yaml", "reader", "missing: this profile has no reader section")
+    reader = params["reader"]
+    return reader, deep_merge(params["protocol"], reader.get("protocol", {}))
+
+
+def _with_gold(gold: Passage, negatives: list[Passage], slot: int) -> list[Passage]:
+    ctx = list(negatives)
+    ctx.insert(slot % (len(ctx) + 1), gold)
+    return ctx
+
+
+def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str, Any]:
+    reader_params, protocol = _settings(params)
+    device = pick_device(device)
+    data = load_dataset(params, check_images=False)
+    by_id = data.passages_by_id()
+    train_q, val_q = data.split("train"), data.split("val")
+    positives = {qid: sorted(p for p, r in rels.items() if r > 0) for qid, rels in data.qrels.get("train", {}).items()}
+    val_pos = {qid: sorted(p for p, r in rels.items() if r > 0) for qid, rels in data.qrels.get("val", {}).items()}
+    k = int(reader_params["top_k"])
+    pool = max(k, int(protocol.get("hard_negative_pool", 20)))
+    hard = mine_hard_negatives(train_q + val_q, data.corpus, {q: set(v) for q, v in {**positives, **val_pos}.items()}, pool)
+    model = Seq2SeqReader.create(reader_params, int(params["seed"])).to(device)
+    val_ctx = {q.qid: _with_gold(by_id[val_pos[q.qid][0]], [by_id[p] for p in hard[q.qid][: k - 1]], i)
+               for i, q in enumerate(val_q) if val_pos.get(q.qid)}
+
+    def validate() -> float:
+        """VQA on the validation split, reading the gold passage among BM25 negatives (never test)."""
+        preds = model.answer([q for q in val_q if q.qid in val_ctx], val_ctx)
+        metrics, _ = score_predictions(preds, {q.qid: list(q.answers) for q in val_q if q.qid in val_ctx})
+        return metrics["VQA"]
+
+    ckpt = paths.checkpoint_dir(params, "_reader")
+    result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
+                   protocol={**protocol, "hard_negatives": k - 1}, seed=int(params["seed"]), ckpt_dir=ckpt,
+                   validate=validate, settings_hash=params_hash({"reader": reader_params, "protocol": protocol}))
+    summary = {"reader": reader_params, "protocol": protocol, "device": device, "selected_on": "val VQA",
+               **result_dict(result)}
+    with atomic_dir(reader_dir(params)) as tmp:
+        model.save(tmp)
+        (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return summary
+
+
+def _oracle(q: Query, corpus: list[Passage]) -> list[Passage]:
+    answers = clean_answers(q.answers)
+    for p in corpus:
+        if any(a in p.text.lower() for a in answers):
+            return [p]
+    return []
+
+
+def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None = None,
+           device: str | None = None) -> dict[str, Any]:
+    """Answer the evaluation split from a retriever run's top-K (or a bound) and score VQA / EM."""
+    reader_params, _ = _settings(params)
+    device = pick_device(device)
+    data = load_dataset(params, check_images=False)
+    queries = data.split(params["eval"]["split"])
+    by_id = data.passages_by_id()
+    k = int(reader_params["top_k"])
+    if run_id is not None:
+        trec = paths.run_dir(params, run_id) / "trec.run"
+        ranked = rank(read_run(trec))
+        contexts = {q.qid: [by_id[p] for p in ranked.get(q.qid, [])[:k]] for q in queries}
+        out, source = paths.run_dir(params, run_id), {"run": run_id, "trec_hash": hash_files([trec])}
+    elif bound in BOUNDS:
+        contexts = {q.qid: (_oracle(q, data.corpus) if bound == "oracle" else []) for q in queries}
+        out, source = Path("results") / params["profile"] / "vqa_bounds" / bound, {"bound": bound}
+    else:
+        raise InputError("command line", "--bound", f"must be one of {BOUNDS}")
+    model = Seq2SeqReader.load(reader_dir(params), device)
+    preds = model.answer(queries, contexts)
+    metrics, per_q = score_predictions(preds, {q.qid: list(q.answers) for q in queries})
+    record = {"schema_version": 1, **source, "reader": "seq2seq", "top_k": k, "split": params["eval"]["split"],
+              "metrics": metrics, "counts": {"queries": len(queries),
+                                             "with_answer_in_context": sum(
+                                                 any(any(a in p.text.lower() for a in clean_answers(q.answers))
+                                                     for p in contexts[q.qid]) for q in queries)},
+              "provenance": {"git": git_state(), "reader_hash": model_hash(reader_dir(params)),
+                             "seed": params["seed"], "libraries": library_versions(), "device": device_info(device)}}
+    write_json(out / "predictions.json", preds)
+    write_json(out / "vqa_per_query.json", per_q)
+    write_json(out / "vqa.json", record)
+    return record

@@ -22,7 +22,7 @@ def test_reader_learns_to_copy_and_round_trips(tmp_path):
     neg = [Passage("c", "", "nothing here."), Passage("d", "", "nor here.")]
     opt = torch.optim.AdamW(reader.parameters(), lr=1e-2)
     first = None
-    for _ in range(150):
+    for _ in range(100):
         loss = reader.loss(q, pos, neg)
         first = first if first is not None else loss.item()
         opt.zero_grad()

@@ -66,11 +66,12 @@ class TokenStore:
         if cached is not None and cached[0] == size:
             return cached[1]
         n_docs = len(self.offsets) - 1
-        out = [(start, *pad_packed(self.tokens, self.offsets, start, min(n_docs, start + size)))
-               for start in range(0, n_docs, size)]
-        if n_docs * self.max_len * self.tokens.shape[1] * 4 <= PAD_CACHE_BYTES:
-            self._chunks = (size, out)
-        return out
+        lazy = ((start, *pad_packed(self.tokens, self.offsets, start, min(n_docs, start + size)))
+                for start in range(0, n_docs, size))
+        if n_docs * self.max_len * self.tokens.shape[1] * 4 > PAD_CACHE_BYTES:
+            return lazy  # too big to keep: stream one padded chunk at a time
+        self._chunks = (size, list(lazy))
+        return self._chunks[1]
 
 
 def _query_batches(q: MultiVectorEmbeddings, size: int):

@@ -9,7 +9,6 @@ folder, and prints a table (settings, overlap@10, ms per query, bytes per token)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time

@@ -19,19 +19,20 @@ def use_profile(name: str, params_path: Path = Path("params.yaml"), profiles_dir
     if not file.is_file():
         known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
         raise InputError(file, "-", f"no such profile; known: {known}")
-    base = yaml.safe_load(base_file.read_text(encoding="utf-8"))
-    merged = base if name == "toy" else deep_merge(base, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
-    if name != "toy" and "runs" in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}):
-        merged["runs"] = yaml.safe_load(file.read_text(encoding="utf-8"))["runs"]  # a profile lists its own rows
-    header = f"# Written by `python -m harness profile {name}` from {file}; edit that file, not this one.\n"
-    tmp = params_path.with_name(f".{params_path.name}.check")
-    text = header + yaml.safe_dump(merged, sort_keys=False)
-    tmp.write_text(text, encoding="utf-8")
-    try:
-        load_params(tmp)  # never write a params.yaml that the stages would reject
-    finally:
-        tmp.unlink()
     if name == "toy":
         text = base_file.read_text(encoding="utf-8")
+    else:
+        overlay = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        merged = deep_merge(yaml.safe_load(base_file.read_text(encoding="utf-8")), overlay)
+        if "runs" in overlay:
+            merged["runs"] = overlay["runs"]  # a profile lists its own rows
+        text = (f"# Written by `python -m harness profile {name}` from {file}; edit that file, not this one.\n"
+                + yaml.safe_dump(merged, sort_keys=False))
+    check = params_path.with_name(f".{params_path.name}.check")
+    check.write_text(text, encoding="utf-8")
+    try:
+        load_params(check)  # never write a params.yaml that the stages would reject
+    finally:
+        check.unlink()
     write_text(params_path, text)
     return f"{params_path} now holds profile {name!r}; run `dvc repro`"

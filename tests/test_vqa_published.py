@@ -4,7 +4,6 @@
 import json
 import re
 
-import pytest
 
 from harness.data.answers import read_predictions
 from harness.metrics.vqa import answers_from_scores, score_predictions

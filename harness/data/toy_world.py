@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from harness.api import Box, Passage, Query
 from harness.atomic import atomic_dir, write_json

@@ -72,9 +72,7 @@ class FaissDenseIndex:
 
     def search(self, q: DenseEmbeddings, qids: list[str], k: int) -> Run:
         assert self.index is not None, "build or load the index first"
-        if hasattr(self.index, "nprobe"):
-            self.index.nprobe = int(self.settings["nprobe"])
-        elif isinstance(self.index, faiss.IndexIVF) or "IVF" in type(self.index).__name__:
+        if self.settings["type"] == "ivfpq":
             faiss.extract_index_ivf(self.index).nprobe = int(self.settings["nprobe"])
         k = min(k, len(self.ids))
         scores, idx = self.index.search(np.ascontiguousarray(q.vectors, dtype=np.float32), k)

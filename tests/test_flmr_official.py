@@ -69,3 +69,25 @@ def test_preflmr_transformer_mapping_is_refused(tmp_path):
     _write_checkpoint(tmp_path / "ckpt", tamper)
     with pytest.raises(InputError, match="not supported"):
         load_official(tmp_path / "ckpt")
+
+
+def test_colbert_checkpoint_brings_its_projection(tmp_path):
+    """A local ColBERT folder (BERT weights + `linear.weight`) initialises both encoder and projection."""
+    import yaml
+    from pathlib import Path
+
+    from methods.flmr.model import FLMRRetriever
+
+    tok = backbones.load_tokenizer({"source": "tiny"})
+    bert = BertModel(BertConfig(vocab_size=len(tok), **TEXT), add_pooling_layer=False)
+    folder = tmp_path / "colbert"
+    bert.save_pretrained(str(folder))
+    tok.save_pretrained(str(folder))
+    weight = torch.randn(16, 32)
+    state = {k: v.contiguous() for k, v in bert.state_dict().items()} | {"linear.weight": weight}
+    save_file(state, str(folder / "model.safetensors"))
+    params = yaml.safe_load((Path(__file__).resolve().parent.parent / "methods/flmr/params.yaml").read_text())
+    params.update(dim=16, backbone={"source": str(folder)})
+    model = FLMRRetriever.create(params, seed=0)
+    assert torch.equal(model.linear.weight, weight)
+    assert torch.equal(model.text_encoder.embeddings.word_embeddings.weight, bert.embeddings.word_embeddings.weight)

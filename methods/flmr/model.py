@@ -35,6 +35,23 @@ def build_vision(spec: dict[str, Any], seed: int) -> CLIPVisionModel:
         raise InputError("params", "vision.source", f"cannot load {source!r} ({str(exc).splitlines()[0]})") from None
 
 
+def colbert_linear_weight(spec: dict[str, Any]) -> torch.Tensor | None:
+    """ColBERT checkpoints (e.g. colbert-ir/colbertv2.0) keep their projection as `linear.weight` beside the
+    BERT weights; AutoModel drops it, so read it from the checkpoint folder. None for other backbones."""
+    source = spec.get("source", "tiny")
+    if source in ("tiny", "minilm") or not Path(source).is_dir():
+        return None  # hub ids: point `source` at a local copy to bring the projection along
+    folder = Path(source)
+    if (folder / "model.safetensors").is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(folder / "model.safetensors"), framework="pt") as f:
+            return f.get_tensor("linear.weight") if "linear.weight" in f.keys() else None
+    if (folder / "pytorch_model.bin").is_file():
+        return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True).get("linear.weight")
+    return None
+
+
 class FLMRRetriever(nn.Module):
     family = "late-interaction"
 
@@ -70,7 +87,15 @@ class FLMRRetriever(nn.Module):
         uses_images = params.get("use_image_features") or params.get("use_rois")
         vision = build_vision(params["vision"], seed + 7) if uses_images else None
         torch.manual_seed(seed + 11)
-        return cls(text, vision, tok, params)
+        model = cls(text, vision, tok, params)
+        weight = colbert_linear_weight(params["backbone"])
+        if weight is not None:
+            if tuple(weight.shape) != tuple(model.linear.weight.shape):
+                raise InputError(params["backbone"]["source"], "linear.weight",
+                                 f"shape {tuple(weight.shape)} does not fit dim x hidden {tuple(model.linear.weight.shape)}")
+            with torch.no_grad():
+                model.linear.weight.copy_(weight)
+        return model
 
     def save(self, out_dir: Path) -> None:
         cfg = {"method": "flmr", "params": self.params, "encoder_config": self.text_encoder.config.to_dict(),

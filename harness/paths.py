@@ -14,6 +14,11 @@ def model_dir(params: dict[str, Any], run_id: str) -> Path:
     return Path("models") / params["profile"] / run_id
 
 
+def reader_dir(params: dict[str, Any]) -> Path:
+    """The profile's one VQA reader, shared by every retriever run."""
+    return Path("models") / params["profile"] / "_reader"
+
+
 def checkpoint_dir(params: dict[str, Any], run_id: str) -> Path:
     # Outside the DVC output on purpose: DVC deletes a stage's outputs before re-running it.
     return Path("checkpoints") / params["profile"] / run_id

@@ -25,10 +25,6 @@ from harness.trec import read_run
 BOUNDS = ("none", "oracle")
 
 
-def reader_dir(params: dict[str, Any]) -> Path:
-    return Path("models") / params["profile"] / "_reader"
-
-
 def _settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     if "reader" not in params:
         raise InputError("params.yaml", "reader", "missing: this profile has no reader section")
@@ -69,7 +65,7 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
                    validate=validate, settings_hash=params_hash({"reader": reader_params, "protocol": protocol}))
     summary = {"reader": reader_params, "protocol": protocol, "device": device, "selected_on": "val VQA",
                **result_dict(result)}
-    with atomic_dir(reader_dir(params)) as tmp:
+    with atomic_dir(paths.reader_dir(params)) as tmp:
         model.save(tmp)
         (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     shutil.rmtree(ckpt, ignore_errors=True)
@@ -103,7 +99,7 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
         out, source = Path("results") / params["profile"] / "vqa_bounds" / bound, {"bound": bound}
     else:
         raise InputError("command line", "--bound", f"must be one of {BOUNDS}")
-    model = Seq2SeqReader.load(reader_dir(params), device)
+    model = Seq2SeqReader.load(paths.reader_dir(params), device)
     preds = model.answer(queries, contexts)
     metrics, per_q = score_predictions(preds, {q.qid: list(q.answers) for q in queries})
     record = {"schema_version": 1, **source, "reader": "seq2seq", "top_k": k, "split": params["eval"]["split"],
@@ -111,7 +107,7 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
                                              "with_answer_in_context": sum(
                                                  any(any(a in p.text.lower() for a in clean_answers(q.answers))
                                                      for p in contexts[q.qid]) for q in queries)},
-              "provenance": {"git": git_state(), "reader_hash": model_hash(reader_dir(params)),
+              "provenance": {"git": git_state(), "reader_hash": model_hash(paths.reader_dir(params)),
                              "seed": params["seed"], "libraries": library_versions(), "device": device_info(device)}}
     write_json(out / "predictions.json", preds)
     write_json(out / "vqa_per_query.json", per_q)

@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from harness import paths  # noqa: E402
 from harness.atomic import write_json  # noqa: E402
-from harness.index.late import ExactMaxSimIndex, FaissTwoStageIndex  # noqa: E402
+from harness.index.late import ExactMaxSimIndex  # noqa: E402
+from harness.index.twostage import FaissTwoStageIndex  # noqa: E402
 from harness.params import load_params  # noqa: E402
 from harness.pipeline.common import load_dataset, run_context  # noqa: E402
 

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from harness.api import MultiVectorEmbeddings
-from harness.index.late import ExactMaxSimIndex, FaissTwoStageIndex, exact_maxsim_search, TokenStore
+from harness.index.centroid import CentroidIndex
+from harness.index.late import ExactMaxSimIndex, TokenStore, exact_maxsim_search
+from harness.index.twostage import FaissTwoStageIndex
 from harness.index.maxsim import maxsim
 
 
@@ -66,6 +68,30 @@ def test_twostage_agrees_with_exact(world, tmp_path):
     overlap = np.mean([len(set(ref[q]) & set(got[q])) / 10 for q in qids])
     assert overlap >= 0.9
     assert stats.extra["bytes_per_token_ram"] < 32 * 4  # the ANN part is compressed
+
+
+def test_centroid_engine_agrees_with_exact(world, tmp_path):
+    docs, queries, pids, qids = world
+    ExactMaxSimIndex({}).build(docs, pids, tmp_path / "e")
+    ref = ExactMaxSimIndex.load(tmp_path / "e").search(queries, qids, 10)
+    stats = CentroidIndex({"nlist": 32, "nprobe": 4, "candidates": 60}).build(docs, pids, tmp_path / "c")
+    got = CentroidIndex.load(tmp_path / "c").search(queries, qids, 10)
+    overlap = np.mean([len(set(ref[q]) & set(got[q])) / 10 for q in qids])
+    assert overlap >= 0.9
+    for q in qids:  # re-ranked scores are exact MaxSim scores
+        common = set(ref[q]) & set(got[q])
+        assert all(abs(ref[q][p] - got[q][p]) < 1e-4 for p in common)
+    assert stats.extra["bytes_per_token_ram"] < 16  # postings and centroids only; float16 tokens stay on disk
+    every = CentroidIndex.load(tmp_path / "c", nprobe=32, candidates=300).search(queries, qids, 10)
+    assert all(set(every[q]) == set(ref[q]) for q in qids)  # probing everything re-ranks everything: exact
+
+
+def test_centroid_engine_handles_empty_documents(tmp_path):
+    tok = np.eye(4, dtype=np.float32)
+    docs = MultiVectorEmbeddings(tok, np.array([0, 2, 2, 4]))  # the middle document has no tokens
+    CentroidIndex({"nlist": 2}).build(docs, ["a", "b", "c"], tmp_path / "c")
+    run = CentroidIndex.load(tmp_path / "c", nprobe=2).search(MultiVectorEmbeddings(tok[:1], np.array([0, 1])), ["q"], 3)
+    assert next(iter(run["q"])) == "a" and "b" not in run["q"]
 
 
 def test_plaid_backend_when_installed(world, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,17 +12,28 @@ from harness.api import DenseEmbeddings, Embeddings, Index, MultiVectorEmbedding
 from harness.errors import InputError
 
 
-LATE_BACKENDS = ("exact", "faiss-twostage", "plaid")
+LATE_BACKENDS = ("exact", "centroid", "faiss-twostage", "plaid")
 
 
 def _late_class(backend: str) -> Any:
-    from harness.index.late import ExactMaxSimIndex, FaissTwoStageIndex
-    from harness.index.plaid import PlaidIndex
+    # imported on demand: faiss and colbert-ai are optional where only some backends are used (GPU machines)
+    if backend == "exact":
+        from harness.index.late import ExactMaxSimIndex
 
-    classes = {"exact": ExactMaxSimIndex, "faiss-twostage": FaissTwoStageIndex, "plaid": PlaidIndex}
-    if backend not in classes:
-        raise InputError("params.yaml", "index.late.backend", f"must be one of {LATE_BACKENDS}, got {backend!r}")
-    return classes[backend]
+        return ExactMaxSimIndex
+    if backend == "centroid":
+        from harness.index.centroid import CentroidIndex
+
+        return CentroidIndex
+    if backend == "faiss-twostage":
+        from harness.index.twostage import FaissTwoStageIndex
+
+        return FaissTwoStageIndex
+    if backend == "plaid":
+        from harness.index.plaid import PlaidIndex
+
+        return PlaidIndex
+    raise InputError("params.yaml", "index.late.backend", f"must be one of {LATE_BACKENDS}, got {backend!r}")
 
 
 def make_index(family: str, settings: dict[str, Any]) -> Index:
@@ -37,7 +49,17 @@ def make_index(family: str, settings: dict[str, Any]) -> Index:
     raise InputError("params.yaml", "index", f"no index backend for family {family!r}")
 
 
-def load_index(family: str, index_dir) -> Index:
+def load_index(family: str, index_dir, device: str = "cpu") -> Index:
+    """A built index; torch-based late-interaction backends (exact, centroid) search on `device`."""
+    index = _load_index(family, index_dir)
+    if hasattr(index, "settings") and getattr(index, "backend", "") in ("exact", "centroid"):
+        index.settings["device"] = device
+        if hasattr(index, "_load_lists"):
+            index._load_lists(Path(index_dir))  # move its lists to the device
+    return index
+
+
+def _load_index(family: str, index_dir) -> Index:
     import json
     from pathlib import Path
 

@@ -1,10 +1,6 @@
-"""Late-interaction indexes over packed token matrices.
-
-- `exact`: exhaustive MaxSim in torch, documents processed in chunks so memory stays bounded; tokens are
-  stored as float16 on disk and memory-mapped, so RAM holds one chunk at a time. The reference ranking.
-- `faiss-twostage`: faiss IVF-PQ over every document token; each query token fetches its nearest tokens, their
-  documents become candidates, and candidates are re-ranked by exact MaxSim on the stored tokens.
-"""
+"""The token store every late-interaction backend shares, and `exact`: exhaustive MaxSim in torch over
+length-sorted chunks of documents, so memory stays bounded; tokens are stored as float16 on disk and
+memory-mapped, so RAM holds one chunk at a time. The reference ranking."""
 
 from __future__ import annotations
 
@@ -13,17 +9,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 import torch
 
 from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.errors import InputError
-from harness.index.maxsim import maxsim, pad_packed
+from harness.index.maxsim import maxsim_flat, pad_packed, pad_repeat
 
 SIM_BUDGET = 1 << 25  # elements of the [queries, docs, q_tokens, d_tokens] similarity block (128 MiB float32)
-PAD_CACHE_BYTES = 1 << 29  # padded corpora up to 512 MiB stay in memory between searches
+PAD_CACHE_BYTES = 1 << 30  # padded corpora up to 1 GiB stay in memory between searches
+
+
+def _cache_limit(device: str) -> int:
+    """Bytes of padded chunks kept between searches: PAD_CACHE_BYTES of host RAM, or a quarter of the free
+    memory of a CUDA device (the corpus then stays on the GPU instead of crossing the bus per search)."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return max(PAD_CACHE_BYTES, free // 4)
+    return PAD_CACHE_BYTES
 
 
 class TokenStore:
@@ -59,18 +63,42 @@ class TokenStore:
     def max_len(self) -> int:
         return int(np.diff(self.offsets).max(initial=1))
 
-    def chunks(self, size: int):
-        """Padded document chunks (start, tokens, mask); kept in memory after the first pass when they fit in
-        PAD_CACHE_BYTES, so repeated searches (batch-1 latency) do not re-pad the corpus."""
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def _bounds(self, lengths: np.ndarray, max_cols: int, max_docs: int | None
+                ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        key = (max_cols, max_docs)
+        if getattr(self, "_bounds_key", None) != key:
+            order = np.argsort(lengths, kind="stable")
+            bounds, start = [], 0
+            while start < len(order):
+                # lengths ascend, so the last document of a chunk sets its padded length
+                size = max(1, max_cols // int(lengths[order[min(len(order), start + 1) - 1]]))
+                stop = min(len(order), start + size if max_docs is None else start + min(size, max_docs))
+                while stop - start > 1 and (stop - start) * int(lengths[order[stop - 1]]) > max_cols:
+                    stop = start + max(1, max_cols // int(lengths[order[stop - 1]]))
+                bounds.append((start, stop))
+                start = stop
+            self._bounds_key, self._bounds_val = key, (order, bounds)
+        return self._bounds_val
+
+    def chunks(self, max_cols: int, max_docs: int | None = None, device: str = "cpu"
+               ) -> list[tuple[np.ndarray, torch.Tensor]] | Any:
+        """(document indices, tokens padded by repetition) in order of length, so a chunk pads little; each chunk
+        holds at most `max_cols` padded tokens (and `max_docs` documents). Kept in memory after the first pass
+        when they fit in PAD_CACHE_BYTES, so repeated searches (batch-1 latency) do not re-pad the corpus."""
+        key = (max_cols, max_docs, device)
         cached = getattr(self, "_chunks", None)
-        if cached is not None and cached[0] == size:
+        if cached is not None and cached[0] == key:
             return cached[1]
-        n_docs = len(self.offsets) - 1
-        lazy = ((start, *pad_packed(self.tokens, self.offsets, start, min(n_docs, start + size)))
-                for start in range(0, n_docs, size))
-        if n_docs * self.max_len * self.tokens.shape[1] * 4 > PAD_CACHE_BYTES:
+        lengths = np.maximum(self.lengths(), 1)
+        order, bounds = self._bounds(lengths, max_cols, max_docs)
+        lazy = ((order[a:b], pad_repeat(self.tokens, self.offsets, order[a:b]).to(device)) for a, b in bounds)
+        padded_bytes = sum((b - a) * int(lengths[order[b - 1]]) for a, b in bounds) * self.tokens.shape[1] * 4
+        if padded_bytes > _cache_limit(device):
             return lazy  # too big to keep: stream one padded chunk at a time
-        self._chunks = (size, list(lazy))
+        self._chunks = (key, list(lazy))
         return self._chunks[1]
 
 
@@ -80,9 +108,9 @@ def _query_batches(q: MultiVectorEmbeddings, size: int):
         yield start, pad_packed(q.tokens, q.offsets, start, stop)
 
 
-def _merge_topk(best: tuple[torch.Tensor, torch.Tensor] | None, scores: torch.Tensor, base: int, k: int):
+def _merge_topk(best: tuple[torch.Tensor, torch.Tensor] | None, scores: torch.Tensor, docs: np.ndarray, k: int):
     vals, idx = torch.topk(scores, min(k, scores.shape[1]), dim=1)
-    idx = idx + base
+    idx = torch.from_numpy(docs).to(idx.device)[idx]
     if best is not None:
         vals, order = torch.topk(torch.cat([best[0], vals], 1), min(k, best[0].shape[1] + vals.shape[1]), dim=1)
         idx = torch.gather(torch.cat([best[1], idx], 1), 1, order)
@@ -90,18 +118,20 @@ def _merge_topk(best: tuple[torch.Tensor, torch.Tensor] | None, scores: torch.Te
 
 
 def exact_maxsim_search(q: MultiVectorEmbeddings, store: TokenStore, k: int, query_batch: int = 8,
-                        doc_chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k (scores, document indices) for every query by exhaustive MaxSim, in bounded memory."""
+                        doc_chunk: int | None = None, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (scores, document indices) for every query by exhaustive MaxSim, in bounded memory: per chunk of
+    documents one matrix product [queries x query tokens, padded document tokens] and one max (`maxsim_flat`)."""
     all_vals, all_idx = [], []
     lq = int(np.diff(q.offsets).max(initial=1))
-    chunk = doc_chunk or max(1, SIM_BUDGET // max(1, query_batch * lq * store.max_len))
+    max_cols = max(store.max_len, SIM_BUDGET // max(1, query_batch * lq))
     with torch.no_grad():
-        for _, (qt, qm) in _query_batches(q, query_batch):
+        for _, (qt, _) in _query_batches(q, query_batch):
             best = None
-            for start, d, dm in store.chunks(chunk):
-                best = _merge_topk(best, maxsim(qt, d, dm, qm), start, k)
-            all_vals.append(best[0].numpy())
-            all_idx.append(best[1].numpy())
+            q_flat = qt.reshape(-1, qt.shape[-1]).to(device)
+            for docs, d in store.chunks(max_cols, doc_chunk, device):
+                best = _merge_topk(best, maxsim_flat(q_flat, qt.shape[0], d), docs, k)
+            all_vals.append(best[0].cpu().numpy())
+            all_idx.append(best[1].cpu().numpy())
     return np.concatenate(all_vals), np.concatenate(all_idx)
 
 
@@ -132,100 +162,6 @@ class ExactMaxSimIndex:
         return obj
 
     def search(self, q: MultiVectorEmbeddings, qids: list[str], k: int) -> Run:
-        vals, idx = exact_maxsim_search(q, self.store, k, int(self.settings["query_batch"]))
+        vals, idx = exact_maxsim_search(q, self.store, k, int(self.settings["query_batch"]),
+                                        device=str(self.settings.get("device", "cpu")))
         return _to_run(qids, self.store.ids, vals, idx)
-
-
-class FaissTwoStageIndex:
-    """Token ANN (IVF-PQ) for candidates, exact MaxSim re-rank on the float16 token store."""
-
-    backend = "faiss-twostage"
-
-    def __init__(self, settings: dict[str, Any]):
-        self.settings = {"nlist": 0, "pq_m": 16, "nbits": 8, "nprobe": 16, "token_k": 32, "candidates": 256,
-                         "query_batch": 8, **settings}
-        self.store: TokenStore | None = None
-        self.index: faiss.Index | None = None
-        self.token_doc: np.ndarray | None = None
-
-    def _nlist(self, n_tokens: int) -> int:
-        nlist = int(self.settings["nlist"]) or int(4 * np.sqrt(n_tokens))  # 0 = the usual 4 * sqrt(N) rule
-        return max(1, min(nlist, n_tokens // 39))  # faiss wants ~39 training points per centroid
-
-    def build(self, emb: MultiVectorEmbeddings, ids: list[str], out_dir: Path) -> IndexStats:
-        out_dir = Path(out_dir)
-        t0 = time.perf_counter()
-        self.store = TokenStore.write(emb, ids, out_dir)
-        vecs = np.ascontiguousarray(emb.tokens, dtype=np.float32)
-        dim, m = vecs.shape[1], int(self.settings["pq_m"])
-        if dim % m:
-            raise InputError("params.yaml", "index.late.pq_m", f"must divide the token size {dim}")
-        nlist = self._nlist(len(vecs))
-        # PQ codebooks want ~39 training points per code: small corpora get fewer bits per sub-vector.
-        nbits = max(4, min(int(self.settings["nbits"]), int(np.log2(max(2, len(vecs) // 39)))))
-        index = faiss.index_factory(dim, f"IVF{nlist},PQ{m}x{nbits}", faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(0)
-        sample = vecs if len(vecs) <= 256 * nlist else vecs[rng.choice(len(vecs), 256 * nlist, replace=False)]
-        index.train(sample)
-        index.add(vecs)
-        with atomic_path(out_dir / "tokens.faiss") as tmp:
-            faiss.write_index(index, str(tmp))
-        write_json(out_dir / "settings.json", {"backend": self.backend, **self.settings, "nlist_used": nlist,
-                                               "nbits_used": nbits})
-        self.index, self.token_doc = index, np.repeat(np.arange(len(ids)), np.diff(emb.offsets))
-        disk = self.store.bytes_on_disk(out_dir) + (out_dir / "tokens.faiss").stat().st_size
-        ann_bytes = (out_dir / "tokens.faiss").stat().st_size
-        return IndexStats(self.backend, vectors=len(vecs), items=len(ids), dim=dim, bytes_on_disk=disk,
-                          build_seconds=time.perf_counter() - t0,
-                          extra={"nlist": nlist, "nbits": nbits, "bytes_per_token_ram": ann_bytes / max(1, len(vecs)),
-                                 "bytes_per_token_disk": 2.0 * dim})
-
-    @classmethod
-    def load(cls, folder: Path) -> "FaissTwoStageIndex":
-        folder = Path(folder)
-        settings = json.loads((folder / "settings.json").read_text())
-        settings.pop("backend", None)
-        settings.pop("nlist_used", None)
-        settings.pop("nbits_used", None)
-        obj = cls(settings)
-        obj.store = TokenStore.read(folder)
-        obj.index = faiss.read_index(str(folder / "tokens.faiss"))
-        obj.token_doc = np.repeat(np.arange(len(obj.store.ids)), np.diff(obj.store.offsets))
-        return obj
-
-    def search(self, q: MultiVectorEmbeddings, qids: list[str], k: int) -> Run:
-        faiss.extract_index_ivf(self.index).nprobe = int(self.settings["nprobe"])
-        sims, tok = self.index.search(np.ascontiguousarray(q.tokens, dtype=np.float32), int(self.settings["token_k"]))
-        run: Run = {}
-        for i, qid in enumerate(qids):
-            s, t = sims[q.offsets[i] : q.offsets[i + 1]], tok[q.offsets[i] : q.offsets[i + 1]]
-            run[qid] = self._rerank(q.item(i), self._candidates(s, t), k)
-        return run
-
-    def _candidates(self, sims: np.ndarray, tok: np.ndarray) -> np.ndarray:
-        """Documents ranked by approximate MaxSim: per query token, the best approximate similarity among the
-        document's fetched tokens (0 where none was fetched), summed over query tokens."""
-        valid = tok >= 0
-        docs = np.where(valid, self.token_doc[np.where(valid, tok, 0)], -1)
-        uniq, inv = np.unique(docs[valid], return_inverse=True)
-        if len(uniq) == 0:
-            return uniq
-        best = np.zeros((tok.shape[0], len(uniq)), dtype=np.float32)
-        rows = np.nonzero(valid)[0]
-        np.maximum.at(best, (rows, inv), np.maximum(sims[valid], 0))
-        approx = best.sum(axis=0)
-        keep = np.argsort(-approx, kind="stable")[: int(self.settings["candidates"])]
-        return np.sort(uniq[keep])
-
-    def _rerank(self, q_tokens: np.ndarray, cand: np.ndarray, k: int) -> dict[str, float]:
-        if len(cand) == 0:
-            return {}
-        offs = self.store.offsets
-        parts = [np.asarray(self.store.tokens[offs[c] : offs[c + 1]]) for c in cand]
-        lengths = np.array([len(p) for p in parts])
-        packed_offsets = np.concatenate([[0], np.cumsum(lengths)])
-        d, dm = pad_packed(np.concatenate(parts), packed_offsets, 0, len(cand))
-        with torch.no_grad():
-            scores = maxsim(torch.as_tensor(q_tokens, dtype=torch.float32)[None], d, dm)[0]
-        top = torch.topk(scores, min(k, len(cand)))
-        return {self.store.ids[int(cand[int(j)])]: float(v) for v, j in zip(top.values, top.indices)}

@@ -3,8 +3,22 @@ document token. Shared by training (padded batches) and the exact index (packed,
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
+
+
+def as_float32(rows: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """float32 rows as a tensor; torch widens float16 several times faster than numpy's astype."""
+    if isinstance(rows, torch.Tensor):
+        return rows.float()
+    rows = np.ascontiguousarray(rows)
+    if rows.dtype == np.float32:
+        return torch.from_numpy(rows.copy() if not rows.flags.writeable else rows)
+    with warnings.catch_warnings():  # a read-only memory map is only read here: .float() copies it
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(rows).float()
 
 
 def maxsim(q: torch.Tensor, d: torch.Tensor, d_mask: torch.Tensor, q_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -25,7 +39,7 @@ def pad_packed(tokens: np.ndarray | torch.Tensor, offsets: np.ndarray, start: in
     lengths = torch.from_numpy(np.diff(offs))
     lmax = max(1, int(lengths.max()) if len(lengths) else 1)
     base = int(offs[0])
-    block = torch.as_tensor(np.asarray(tokens[base : int(offs[-1])], dtype=np.float32))
+    block = as_float32(tokens[base : int(offs[-1])])
     if block.shape[0] == 0:
         block = torch.zeros((1, tokens.shape[1]), dtype=torch.float32)
     pos = torch.arange(lmax)[None, :]
@@ -33,3 +47,51 @@ def pad_packed(tokens: np.ndarray | torch.Tensor, offsets: np.ndarray, start: in
     rows = (torch.from_numpy(offs[:-1] - base)[:, None] + pos).clamp(max=block.shape[0] - 1)
     out = block[rows] * mask[..., None]  # gather, then zero the padding
     return out, mask
+
+
+def pad_repeat(tokens: np.ndarray | torch.Tensor, offsets: np.ndarray, docs: np.ndarray) -> torch.Tensor:
+    """Documents `docs` of a packed [T, dim] matrix as one [n, Lmax, dim] float32 tensor, each padded by
+    repeating its own last token: a repeated token cannot change a max, so scoring needs no mask and no -inf
+    fill. An empty document is a single zero vector, so it scores 0."""
+    docs = np.asarray(docs, dtype=np.int64)
+    starts = np.asarray(offsets, dtype=np.int64)[docs]
+    lengths = np.asarray(offsets, dtype=np.int64)[docs + 1] - starts
+    lmax = max(1, int(lengths.max(initial=1)))
+    rows = starts[:, None] + np.minimum(np.arange(lmax)[None, :], np.maximum(lengths - 1, 0)[:, None])
+    lo, hi = int(rows.min(initial=0)), int(rows.max(initial=0)) + 1
+    if hi - lo <= 2 * rows.size:  # one slice read (memory-mapped stores read sequentially), then a local gather
+        block = as_float32(tokens[lo:hi])
+        out = block[torch.from_numpy(rows - lo)] if hi > lo else torch.zeros((len(docs), 1, tokens.shape[1]))
+    else:
+        out = as_float32(tokens[rows.ravel()]).view(len(docs), lmax, -1)
+    if (lengths == 0).any():
+        out[torch.from_numpy(lengths == 0)] = 0.0
+    return out
+
+
+def maxsim_flat(q_flat: torch.Tensor, n_queries: int, docs: torch.Tensor) -> torch.Tensor:
+    """Exhaustive MaxSim as one matrix product and one max: q_flat [B * Lq, dim] (padding rows zero, so they add
+    0), docs [P, Lt, dim] padded by repetition (`pad_repeat`) -> scores [B, P]."""
+    p, lt, dim = docs.shape
+    sim = torch.mm(q_flat, docs.reshape(p * lt, dim).T)
+    return sim.view(q_flat.shape[0], p, lt).amax(2).view(n_queries, -1, p).sum(1)
+
+
+def gather_packed(tokens: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+    """The tokens of documents `docs`, packed without padding, as float32 [T, dim], and each one's length."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    starts, lengths = offsets[docs], offsets[np.asarray(docs) + 1] - offsets[docs]
+    total = int(lengths.sum())
+    rows = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return as_float32(tokens[rows]), lengths
+
+
+def maxsim_packed(q: torch.Tensor, block: torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
+    """MaxSim of one query [Lq, dim] against documents packed in `block` [T, dim] (`lengths` tokens each), with
+    no padding: one product [Lq, T], then a per-document max by scatter. An empty document scores 0."""
+    sim = q @ block.T
+    doc = torch.repeat_interleave(torch.arange(len(lengths), device=q.device),
+                                  torch.as_tensor(lengths, device=q.device))
+    best = torch.full((q.shape[0], len(lengths)), float("-inf"), device=q.device)
+    best.scatter_reduce_(1, doc.expand(q.shape[0], -1), sim, reduce="amax")
+    return torch.where(torch.isfinite(best), best, 0.0).sum(0)

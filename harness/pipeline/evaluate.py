@@ -37,7 +37,7 @@ def evaluate(params: dict[str, Any], run_id: str, device: str | None = None) -> 
     queries = data.split(ev["split"])
     model_dir = paths.model_dir(params, run_id)
     model = ctx.retriever_class().load(model_dir, device)
-    index = load_index(ctx.spec.family, paths.index_dir(params, run_id))
+    index = load_index(ctx.spec.family, paths.index_dir(params, run_id), device)
     qids = [q.qid for q in queries]
     depth = max(ks)
 

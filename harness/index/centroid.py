@@ -1,0 +1,207 @@
+"""`centroid`: the harness's own compressed late-interaction engine (no faiss, CPU or CUDA).
+
+Build: spherical k-means centroids over a sample of the document tokens; every token goes to its nearest
+centroid; an inverted list maps each centroid to the documents holding a token assigned to it (int32 ids,
+deduplicated). The float16 token store stays on disk, memory-mapped.
+Search, per query:
+  1. centroid scores S = Q C^T, [query tokens, nlist];
+  2. candidates: for each query token its `nprobe` best centroids; their lists, united;
+  3. an approximate MaxSim for each candidate: per query token, the best score S[i, c] among the probed
+     centroids c the document holds (0 if none), summed over query tokens;
+  4. the `candidates` best by approximate score are re-ranked by exact MaxSim on the token store.
+RAM: centroids, inverted lists (4 B per posting, at most one per token) and document offsets; the full-precision
+re-rank store is counted apart, as disk bytes per token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.api import IndexStats, MultiVectorEmbeddings, Run
+from harness.atomic import atomic_path, write_json
+from harness.index.late import TokenStore
+from harness.index.maxsim import gather_packed, maxsim_packed
+
+DENSE_SCORE_LIMIT = 1 << 22  # query tokens x documents below which approximate scores use a dense buffer
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, arr, allow_pickle=False)
+
+
+def assign(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
+    """Index of the nearest (highest inner product) centroid of every row, in bounded memory."""
+    out = torch.empty(len(x), dtype=torch.int64, device=x.device)
+    for s in range(0, len(x), chunk):
+        out[s : s + chunk] = (x[s : s + chunk] @ centroids.T).argmax(1)
+    return out
+
+
+def spherical_kmeans(x: torch.Tensor, k: int, iters: int, seed: int) -> torch.Tensor:
+    """Unit-norm centroids maximising the inner product with their members (tokens are unit vectors)."""
+    gen = torch.Generator().manual_seed(seed)
+    centroids = x[torch.randperm(len(x), generator=gen)[:k].to(x.device)].clone()
+    for _ in range(iters):
+        codes = assign(x, centroids)
+        sums = torch.zeros_like(centroids).index_add_(0, codes, x)
+        counts = torch.bincount(codes, minlength=k)
+        moved = counts > 0  # an empty centroid keeps its place
+        centroids[moved] = torch.nn.functional.normalize(sums[moved], dim=1)
+    return centroids
+
+
+class CentroidIndex:
+    backend = "centroid"
+
+    def __init__(self, settings: dict[str, Any]):
+        self.settings = {"nlist": 0, "kmeans_iters": 8, "sample_per_centroid": 64, "nprobe": 4,
+                         "interaction": 0, "candidates": 128, "device": "cpu", **settings}
+        self.store: TokenStore | None = None
+
+    @staticmethod
+    def auto_nlist(n_tokens: int) -> int:
+        return int(2 ** np.floor(np.log2(max(2.0, 4 * np.sqrt(n_tokens)))))  # ~ 4 sqrt(N), a power of two
+
+    def build(self, emb: MultiVectorEmbeddings, ids: list[str], out_dir: Path) -> IndexStats:
+        out_dir = Path(out_dir)
+        t0 = time.perf_counter()
+        device = str(self.settings["device"])
+        self.store = TokenStore.write(emb, ids, out_dir)
+        n_tok, dim = emb.tokens.shape
+        nlist = max(1, min(int(self.settings["nlist"]) or self.auto_nlist(n_tok), n_tok))
+        rng = np.random.default_rng(0)
+        n_sample = min(n_tok, int(self.settings["sample_per_centroid"]) * nlist)
+        sample_rows = np.sort(rng.choice(n_tok, n_sample, replace=False))
+        sample = torch.as_tensor(np.asarray(emb.tokens[sample_rows], dtype=np.float32), device=device)
+        centroids = spherical_kmeans(sample, nlist, int(self.settings["kmeans_iters"]), seed=0)
+        codes = np.empty(n_tok, dtype=np.int64)
+        step = 1 << 20
+        for s in range(0, n_tok, step):  # assignment in slices: million-passage corpora stay in bounded memory
+            block = torch.as_tensor(np.asarray(emb.tokens[s : s + step], dtype=np.float32), device=device)
+            codes[s : s + step] = assign(block, centroids).cpu().numpy()
+        doc_of_token = np.repeat(np.arange(len(ids), dtype=np.int64), np.diff(emb.offsets))
+        pairs = np.unique(codes * len(ids) + doc_of_token)  # sorted by centroid, then document; deduplicated
+        list_docs = (pairs % len(ids)).astype(np.int32)
+        list_offsets = np.searchsorted(pairs // len(ids), np.arange(nlist + 1)).astype(np.int64)
+        _save(out_dir / "codes.npy", codes.astype(np.uint16 if nlist <= 1 << 16 else np.int32))
+        _save(out_dir / "centroids.npy", centroids.cpu().numpy().astype(np.float32))
+        _save(out_dir / "list_docs.npy", list_docs)
+        _save(out_dir / "list_offsets.npy", list_offsets)
+        write_json(out_dir / "settings.json", {"backend": self.backend, **self.settings, "nlist_used": nlist})
+        self._load_lists(out_dir)
+        ram = self.ram_bytes()
+        disk = self.store.bytes_on_disk(out_dir) + sum((out_dir / n).stat().st_size for n in
+                                                       ("centroids.npy", "list_docs.npy", "list_offsets.npy", "codes.npy"))
+        return IndexStats(self.backend, vectors=n_tok, items=len(ids), dim=dim, bytes_on_disk=disk,
+                          build_seconds=time.perf_counter() - t0,
+                          extra={"nlist": nlist, "postings": int(len(list_docs)),
+                                 "bytes_per_token_ram": ram / max(1, n_tok), "bytes_per_token_disk": 2.0 * dim})
+
+    def ram_bytes(self) -> int:
+        """What search holds in memory besides the memory-mapped float16 store."""
+        return int(self.centroids.numel() * 4 + self.list_docs.numel() * 4 + self.list_offsets.numel() * 8
+                   + self.store.offsets.nbytes + self.codes.numel() * self.codes.element_size())
+
+    def _load_lists(self, folder: Path) -> None:
+        device = str(self.settings["device"])
+        self.centroids = torch.from_numpy(np.load(folder / "centroids.npy")).to(device)
+        self.list_docs = torch.from_numpy(np.load(folder / "list_docs.npy")).to(device)
+        self.list_offsets = torch.from_numpy(np.load(folder / "list_offsets.npy")).to(device)
+        codes = np.load(folder / "codes.npy")
+        # uint16 codes stay 2 bytes per token in RAM; torch indexes with int32 views widened per candidate
+        self.codes = torch.from_numpy(codes.view(np.int16) if codes.dtype == np.uint16 else codes).to(device)
+        self.token_offsets = torch.from_numpy(self.store.offsets.astype(np.int64)).to(device)
+
+    @classmethod
+    def load(cls, folder: Path, **overrides: Any) -> "CentroidIndex":
+        folder = Path(folder)
+        settings = json.loads((folder / "settings.json").read_text())
+        for key in ("backend", "nlist_used"):
+            settings.pop(key, None)
+        obj = cls({**settings, **overrides})
+        obj.store = TokenStore.read(folder)
+        obj._load_lists(folder)
+        return obj
+
+    def candidates(self, q: torch.Tensor) -> torch.Tensor:
+        """Steps 1-3 (and 3b): document indices of the best `candidates` for one query [Lq, dim]."""
+        scores = q @ self.centroids.T
+        n_inter = int(self.settings["interaction"])
+        if n_inter <= 0:
+            return self._probe(q, scores, int(self.settings["candidates"]))
+        cand = self._probe(q, scores, n_inter)
+        return cand[self._interaction(scores, cand, int(self.settings["candidates"]))]
+
+    def _interaction(self, scores: torch.Tensor, cand: torch.Tensor, keep: int) -> torch.Tensor:
+        """3b. Centroid interaction (PLAID's second stage): MaxSim with every document token replaced by its
+        centroid, sum_i max_t S[i, code(t)], over the candidates; positions of the best `keep`."""
+        starts = self.token_offsets[cand]
+        lengths = (self.token_offsets[cand + 1] - starts).clamp_min(1)
+        lmax = int(lengths.max()) if len(cand) else 1
+        pos = torch.minimum(torch.arange(lmax, device=cand.device)[None, :], (lengths - 1)[:, None])
+        codes = self.codes[(starts[:, None] + pos).clamp_max(len(self.codes) - 1)].long()
+        if self.codes.dtype == torch.int16:
+            codes &= 0xFFFF  # uint16 on disk, read through an int16 view
+        approx = scores[:, codes].amax(2).sum(0)  # [Lq, C, Lmax] -> [C]
+        return torch.topk(approx, min(keep, len(cand))).indices
+
+    def _probe(self, q: torch.Tensor, scores: torch.Tensor, n_keep: int) -> torch.Tensor:
+        """Steps 2-3: candidate documents from the probed lists, the best `n_keep` by approximate MaxSim."""
+        nprobe = min(int(self.settings["nprobe"]), scores.shape[1])
+        top_s, top_c = torch.topk(scores, nprobe, dim=1)  # [Lq, nprobe]
+        starts, ends = self.list_offsets[top_c].flatten(), self.list_offsets[top_c + 1].flatten()
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return torch.empty(0, dtype=torch.int64, device=q.device)
+        # the postings of every (query token, probed centroid), with that pair's score and query-token row
+        seg = torch.repeat_interleave(torch.arange(len(lengths), device=q.device), lengths)
+        within = torch.arange(total, device=q.device) - torch.repeat_interleave(torch.cumsum(lengths, 0) - lengths,
+                                                                                lengths)
+        docs = self.list_docs[starts[seg] + within].long()
+        vals = top_s.flatten()[seg].clamp_min(0)
+        rows = seg // nprobe
+        n_docs = len(self.store.ids)
+        if q.shape[0] * n_docs <= DENSE_SCORE_LIMIT:
+            # small corpora: one dense [query tokens, documents] buffer is cheaper than sorting the postings
+            best = torch.zeros(q.shape[0] * n_docs, device=q.device)
+            best.scatter_reduce_(0, rows * n_docs + docs, vals, reduce="amax")
+            approx = best.view(q.shape[0], n_docs).sum(0)
+            n_cand = int(torch.count_nonzero(approx))
+            keep = torch.topk(approx, min(n_keep, max(1, n_cand))).indices
+            return keep[approx[keep] > 0] if n_cand else keep[:0]
+        cand, local = torch.unique(docs, return_inverse=True)
+        best = torch.zeros(q.shape[0] * len(cand), device=q.device)
+        best.scatter_reduce_(0, rows * len(cand) + local, vals, reduce="amax")
+        approx = best.view(q.shape[0], len(cand)).sum(0)
+        keep = torch.topk(approx, min(n_keep, len(cand))).indices
+        return cand[keep]
+
+    def rerank(self, q: torch.Tensor, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Step 4: exact MaxSim of the candidates, read from the token store."""
+        block, lengths = gather_packed(self.store.tokens, self.store.offsets, cand)
+        scores = maxsim_packed(q, block.to(q.device), lengths)
+        top = torch.topk(scores, min(k, len(cand)))
+        return top.values.cpu().numpy(), cand[top.indices.cpu().numpy()]
+
+    def search(self, q: MultiVectorEmbeddings, qids: list[str], k: int) -> Run:
+        device = str(self.settings["device"])
+        run: Run = {}
+        with torch.no_grad():
+            for i, qid in enumerate(qids):
+                qt = torch.as_tensor(np.asarray(q.item(i), dtype=np.float32), device=device)
+                cand = np.sort(self.candidates(qt).cpu().numpy())  # sorted rows read the store in file order
+                if len(cand) == 0:
+                    run[qid] = {}
+                    continue
+                vals, docs = self.rerank(qt, cand, k)
+                run[qid] = {self.store.ids[int(d)]: float(v) for v, d in zip(vals, docs)}
+        return run

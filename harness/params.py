@@ -67,7 +67,8 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["backbone", "top_k", "max_input_length", "max_answer_length"],
             "properties": {"top_k": _POS_INT, "max_input_length": _POS_INT, "max_answer_length": _POS_INT,
-                           "num_beams": _POS_INT, "backbone": {"type": "object"}, "protocol": {"type": "object"}},
+                           "num_beams": _POS_INT, "backbone": {"type": "object"}, "protocol": {"type": "object"},
+                           "mode": {"enum": ["concat", "per_passage"]}},
         },
         "runs": {
             "type": "object",

@@ -50,18 +50,21 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     pool = max(k, int(protocol.get("hard_negative_pool", 20)))
     hard = mine_hard_negatives(train_q + val_q, data.corpus, {q: set(v) for q, v in {**positives, **val_pos}.items()}, pool)
     model = Seq2SeqReader.create(reader_params, int(params["seed"])).to(device)
-    val_ctx = {q.qid: _with_gold(by_id[val_pos[q.qid][0]], [by_id[p] for p in hard[q.qid][: k - 1]], i)
+    # per_passage readers are selected on reading the gold passage alone; concat readers read it among BM25
+    # negatives, as they will read a retriever's top K
+    n_neg = 0 if model.per_passage else k - 1
+    val_ctx = {q.qid: _with_gold(by_id[val_pos[q.qid][0]], [by_id[p] for p in hard[q.qid][:n_neg]], i)
                for i, q in enumerate(val_q) if val_pos.get(q.qid)}
 
     def validate() -> float:
-        """VQA on the validation split, reading the gold passage among BM25 negatives (never test)."""
+        """VQA on the validation split, reading the gold passage (never test)."""
         preds = model.answer([q for q in val_q if q.qid in val_ctx], val_ctx)
         metrics, _ = score_predictions(preds, {q.qid: list(q.answers) for q in val_q if q.qid in val_ctx})
         return metrics["VQA"]
 
     ckpt = paths.checkpoint_dir(params, "_reader")
     result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
-                   protocol={**protocol, "hard_negatives": k - 1}, seed=int(params["seed"]), ckpt_dir=ckpt,
+                   protocol={**protocol, "hard_negatives": n_neg}, seed=int(params["seed"]), ckpt_dir=ckpt,
                    validate=validate, settings_hash=params_hash({"reader": reader_params, "protocol": protocol}))
     summary = {"reader": reader_params, "protocol": protocol, "device": device, "selected_on": "val VQA",
                **result_dict(result)}
@@ -91,18 +94,21 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
     k = int(reader_params["top_k"])
     if run_id is not None:
         trec = paths.run_dir(params, run_id) / "trec.run"
-        ranked = rank(read_run(trec))
+        run = read_run(trec)
+        ranked = rank(run)
         contexts = {q.qid: [by_id[p] for p in ranked.get(q.qid, [])[:k]] for q in queries}
+        scores = {q.qid: [run[q.qid][p.pid] for p in contexts[q.qid]] for q in queries if q.qid in run}
         out, source = paths.run_dir(params, run_id), {"run": run_id, "trec_hash": hash_files([trec])}
     elif bound in BOUNDS:
         contexts = {q.qid: (_oracle(q, data.corpus) if bound == "oracle" else []) for q in queries}
+        scores = None
         out, source = Path("results") / params["profile"] / "vqa_bounds" / bound, {"bound": bound}
     else:
         raise InputError("command line", "--bound", f"must be one of {BOUNDS}")
     model = Seq2SeqReader.load(paths.reader_dir(params), device)
-    preds = model.answer(queries, contexts)
+    preds = model.answer(queries, contexts, scores)
     metrics, per_q = score_predictions(preds, {q.qid: list(q.answers) for q in queries})
-    record = {"schema_version": 1, **source, "reader": "seq2seq", "top_k": k, "split": params["eval"]["split"],
+    record = {"schema_version": 1, **source, "reader": "seq2seq", "mode": model.params.get("mode", "concat"), "top_k": k, "split": params["eval"]["split"],
               "metrics": metrics, "counts": {"queries": len(queries),
                                              "with_answer_in_context": sum(
                                                  any(any(a in p.text.lower() for a in clean_answers(q.answers))

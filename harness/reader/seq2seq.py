@@ -6,6 +6,8 @@ its gold passage among its hard negatives (shuffled), and learns to generate the
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,10 @@ class Seq2SeqReader(nn.Module):
         return reader.to(device).eval()
 
     @property
+    def per_passage(self) -> bool:
+        return self.params.get("mode", "concat") == "per_passage"
+
+    @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
@@ -76,12 +82,15 @@ class Seq2SeqReader(nn.Module):
 
     def loss(self, queries: list[Query], positives: list[Passage], negatives: list[Passage]) -> torch.Tensor:
         per_q = len(negatives) // max(1, len(queries))
+        targets = [target_answer(q) for q in queries]
+        positives, targets = self._substitute(positives, targets)
         contexts = []
         for i, pos in enumerate(positives):
-            ctx = [pos] + negatives[i * per_q : (i + 1) * per_q]
+            # per_passage (RA-VQA): learn to answer from the passage that holds the answer, alone
+            ctx = [pos] if self.per_passage else [pos] + negatives[i * per_q : (i + 1) * per_q]
             order = torch.randperm(len(ctx)).tolist()  # seeded per step by the shared loop
             contexts.append([ctx[j] for j in order])
-        labels = self.tokenizer([target_answer(q) for q in queries], padding=True, truncation=True,
+        labels = self.tokenizer(targets, padding=True, truncation=True,
                                 max_length=int(self.params["max_answer_length"]), return_tensors="pt",
                                 add_special_tokens=False)["input_ids"]
         eos = torch.full((labels.shape[0], 1), self.tokenizer.pad_token_id)
@@ -91,17 +100,74 @@ class Seq2SeqReader(nn.Module):
         labels = labels.masked_fill(labels == self.tokenizer.pad_token_id, -100).to(self.device)
         return self.model(**self._inputs(queries, contexts), labels=labels).loss
 
+    def _pseudo_word(self) -> str:
+        """A made-up word from the tokenizer's own pieces (a word start plus 1-2 continuations), drawn with the
+        seeded torch generator, so a substituted answer is never one the reader could have memorised."""
+        if not hasattr(self, "_pieces"):
+            vocab = self.tokenizer.get_vocab()
+            starts = sorted(w for w in vocab if w.isascii() and w.isalpha() and w.islower() and len(w) >= 2)
+            conts = sorted(w[2:] for w in vocab if w.startswith("##") and w[2:].isascii() and w[2:].isalpha())
+            self._pieces = (starts, conts or [""])
+        starts, conts = self._pieces
+        word = starts[int(torch.randint(0, len(starts), ()))]
+        for _ in range(int(torch.randint(1, 3, ()))):
+            word += conts[int(torch.randint(0, len(conts), ()))]
+        return word
+
+    def _substitute(self, positives: list[Passage], targets: list[str]) -> tuple[list[Passage], list[str]]:
+        """Counterfactual answer substitution (after Longpre et al., 2021): with probability
+        `answer_substitution`, the answer in the gold passage and the target both become a made-up word, so the
+        reader cannot answer from memory and must read the passage; 0 (the default) leaves the data as it is."""
+        p = float(self.params.get("answer_substitution", 0.0))
+        if p <= 0:
+            return positives, targets
+        new_pos, new_tgt = list(positives), list(targets)
+        for i, (pos, tgt) in enumerate(zip(positives, targets)):
+            if not tgt or float(torch.rand(())) >= p:
+                continue
+            pattern = re.compile(rf"\b{re.escape(tgt)}\b", re.IGNORECASE)
+            if pattern.search(pos.text):
+                word = self._pseudo_word()
+                new_pos[i] = dataclasses.replace(pos, text=pattern.sub(word, pos.text))
+                new_tgt[i] = word
+        return new_pos, new_tgt
+
     @torch.no_grad()
-    def answer(self, queries: list[Query], contexts: dict[str, list[Passage]], batch_size: int = 32) -> dict[str, str]:
+    def answer(self, queries: list[Query], contexts: dict[str, list[Passage]],
+               scores: dict[str, list[float]] | None = None, batch_size: int = 32) -> dict[str, str]:
+        """Answer each query from its passages: all K in one input ("concat"), or one input per passage with the
+        answer chosen by joint score, log softmax of the retrieval scores + the answer's log-likelihood
+        ("per_passage", RA-VQA). Without passages the question and its vision text are read alone."""
         was_training = self.training
         self.eval()
-        out: dict[str, str] = {}
-        for i in range(0, len(queries), batch_size):
-            batch = queries[i : i + batch_size]
-            gen = self.model.generate(**self._inputs(batch, [contexts.get(q.qid, []) for q in batch]),
-                                      num_beams=int(self.params.get("num_beams", 2)),
-                                      max_new_tokens=int(self.params["max_answer_length"]) + 1)
-            for q, ids in zip(batch, gen):
-                out[q.qid] = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+        k = int(self.params["top_k"])
+        if self.per_passage:
+            items = [(q, [p], j) for q in queries for j, p in enumerate(contexts.get(q.qid, [])[:k])]
+            items += [(q, [], 0) for q in queries if not contexts.get(q.qid)]
+        else:
+            items = [(q, contexts.get(q.qid, []), 0) for q in queries]
+        texts, seq_scores = self._generate([(q, c) for q, c, _ in items], batch_size)
+        best: dict[str, tuple[float, str]] = {}
+        for (q, ctx, j), text, gen_score in zip(items, texts, seq_scores):
+            prior = 0.0
+            if self.per_passage and ctx and scores and scores.get(q.qid):
+                prior = float(torch.log_softmax(torch.tensor(scores[q.qid][:k], dtype=torch.float64), 0)[j])
+            joint = prior + gen_score
+            if q.qid not in best or joint > best[q.qid][0]:
+                best[q.qid] = (joint, text)
         self.train(was_training)
-        return out
+        return {q.qid: best[q.qid][1] for q in queries}
+
+    def _generate(self, items: list[tuple[Query, list[Passage]]], batch_size: int) -> tuple[list[str], list[float]]:
+        texts: list[str] = []
+        seq_scores: list[float] = []
+        for i in range(0, len(items), batch_size):
+            batch = items[i : i + batch_size]
+            gen = self.model.generate(**self._inputs([q for q, _ in batch], [c for _, c in batch]),
+                                      num_beams=int(self.params.get("num_beams", 2)),
+                                      max_new_tokens=int(self.params["max_answer_length"]) + 1,
+                                      return_dict_in_generate=True, output_scores=True)
+            texts += [self.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in gen.sequences]
+            seq_scores += (gen.sequences_scores.tolist() if getattr(gen, "sequences_scores", None) is not None
+                           else [0.0] * len(batch))
+        return texts, seq_scores

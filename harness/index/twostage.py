@@ -57,10 +57,10 @@ class FaissTwoStageIndex:
                                                "nbits_used": nbits})
         self.index, self.token_doc = index, np.repeat(np.arange(len(ids)), np.diff(emb.offsets))
         disk = self.store.bytes_on_disk(out_dir) + (out_dir / "tokens.faiss").stat().st_size
-        ann_bytes = (out_dir / "tokens.faiss").stat().st_size
+        ram = (out_dir / "tokens.faiss").stat().st_size + self.token_doc.nbytes  # the ANN index + token -> doc map
         return IndexStats(self.backend, vectors=len(vecs), items=len(ids), dim=dim, bytes_on_disk=disk,
                           build_seconds=time.perf_counter() - t0,
-                          extra={"nlist": nlist, "nbits": nbits, "bytes_per_token_ram": ann_bytes / max(1, len(vecs)),
+                          extra={"nlist": nlist, "nbits": nbits, "bytes_per_token_ram": ram / max(1, len(vecs)),
                                  "bytes_per_token_disk": 2.0 * dim})
 
     @classmethod

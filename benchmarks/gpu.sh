@@ -26,7 +26,7 @@ $PY benchmarks/maxsim.py --device cuda --passages 200000 --queries 256 --query-b
 
 echo "== 2. late-interaction engines, synthetic 100k x 64 tokens (CUDA)"
 $PY benchmarks/late_interaction.py --corpus synthetic --passages 100000 --queries 200 --engines exact,centroid \
-  --device cuda --out "$OUT/late_synthetic_100k_cuda.json"
+  --exact-sample 20 --device cuda --out "$OUT/late_synthetic_100k_cuda.json"
 
 echo "== 3. pipeline latency per run, toy world (CUDA)"
 PARAMS=$(mktemp --suffix=.yaml)

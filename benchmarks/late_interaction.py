@@ -186,6 +186,7 @@ def main() -> None:
                     help="centroid settings NPROBExINTERACTIONxRERANK (or NPROBExRERANK), comma-separated")
     ap.add_argument("--engines", default="exact,centroid,faiss-twostage,plaid")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--exact-sample", type=int, default=50, help="queries timed for exact batch-1 search")
     ap.add_argument("--cache", type=Path, default=Path(".cache/bench"))
     ap.add_argument("--workdir", type=Path, default=None, help="index folder (default: a temporary one)")
     ap.add_argument("--out", type=Path)
@@ -217,8 +218,9 @@ def main() -> None:
         if "exact" in engines:
             write_json(work / "exact" / "settings.json", {"backend": "exact", "query_batch": 8})
             exact = ExactMaxSimIndex.load(work / "exact")
-            few = qids[: min(len(qids), 50)]  # exhaustive batch-1 search is slow on big corpora: a sample
-            rows.append(measure("exact", "exhaustive (50 q)", exact, {"bytes_per_token_ram": 0.0,
+            exact.settings["device"] = args.device
+            few = qids[: min(len(qids), args.exact_sample)]  # exhaustive batch-1 search is slow: a sample
+            rows.append(measure("exact", f"exhaustive ({len(few)} q)", exact, {"bytes_per_token_ram": 0.0,
                                                                       "bytes_per_token_disk": 256.0, "build_seconds": 0.0},
                                 q, few, {k: ref[k] for k in few}))
         if "centroid" in engines:

@@ -30,6 +30,8 @@ def _small_params() -> dict:
     params["dataset"]["toy"].update(n_kinds=10, distractors_per_kind=5, n_train=60, n_val=20, n_test=30, image_size=48)
     params["protocol"].update(steps=12, eval_every=6, batch_size=8, warmup_steps=2)
     params["eval"].update(bootstrap=200, latency_queries=5)
+    params["reader"]["backbone"]["tiny"] = {"d_model": 32, "d_ff": 64, "d_kv": 8, "num_layers": 1, "num_heads": 2}
+    params["reader"]["protocol"] = {"steps": 8, "eval_every": 4, "batch_size": 8, "warmup_steps": 1}
     tiny = {"backbone": {"tiny": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
                                   "intermediate_size": 64}}}
     params["runs"] = {"dpr": {"method": "dpr", "params": tiny},
@@ -57,11 +59,12 @@ def project(tmp_path_factory) -> Path:
 
 def test_repro_writes_the_main_table_with_a_row_per_run(project):
     table = pd.read_csv(project / "results/toy/tables/main.csv")
-    assert list(table["run"]) == ["dpr", "dpr_b", "random ranking"]
-    real = table[table["run"] != "random ranking"]
+    assert list(table["run"]) == ["dpr", "dpr_b", "no retrieval", "oracle passage", "random ranking"]
+    real = table[table["run"].isin(["dpr", "dpr_b"])]
+    assert table["VQA"].iloc[:4].between(0, 100).all()  # every retriever and both reader bounds have a VQA score
     for col in ("PR-Success@5", "PR-Success@50", "R@5", "MRR@10"):
         assert real[col].between(0, 100).all()
-    assert table["PR-Success@5"].between(0, 100).all()
+    assert table["PR-Success@5"].dropna().between(0, 100).all() and len(table["PR-Success@5"].dropna()) == 3
     assert (real["PR-Success@5 lo"] <= real["PR-Success@5"]).all() and (real["PR-Success@5"] <= real["PR-Success@5 hi"]).all()
     assert (real["index bytes"] > 0).all() and (real["search ms/q"] > 0).all()
     assert (project / "results/toy/plots/success_at_k.png").stat().st_size > 1000
@@ -83,7 +86,8 @@ def test_second_repro_does_nothing_and_one_change_reruns_only_its_run(project):
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = _sh(["dvc", "repro"], project)
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train@dpr_b", "index@dpr_b", "evaluate@dpr_b", "report"}
+    # the reader re-reads dpr_b's run when its trec.run changed; nothing of dpr, nor the reader, re-runs
+    assert ran - {"vqa@dpr_b"} == {"train@dpr_b", "index@dpr_b", "evaluate@dpr_b", "report"}
 
 
 def test_score_cli_reproduces_metrics_json(project):

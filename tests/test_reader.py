@@ -122,3 +122,39 @@ def test_killed_reader_training_resumes_from_its_last_checkpoint(toy_dir, tmp_pa
     assert result.resumed_from == 2 and result.steps_run == ref_result.steps_run == 6
     for (name, a), (_, b) in zip(ref.state_dict().items(), again.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_blip2_reader_trains_only_lora_reads_the_image_and_round_trips(tmp_path):
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    pytest.importorskip("peft", reason="optional extra: pip install 'flmr-bench[blip2]'")
+    from harness.reader import create_reader, load_reader
+
+    params = {**PARAMS, "backbone": {"kind": "blip2", "source": "tiny", "tiny": {"hidden": 32, "image_size": 32}},
+              "mode": "per_passage", "lora": {"r": 4, "alpha": 8, "dropout": 0.0}}
+    reader = create_reader(params, seed=0)
+    trainable = {n for n, p in reader.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)  # the base model stays frozen
+    paths = []
+    for i, colour in enumerate(((255, 0, 0), (0, 0, 255))):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(np.full((40, 40, 3), colour, dtype=np.uint8)).save(paths[-1])
+    q = [Query("1", "what does it eat?", paths[0], ("zorbix",)), Query("2", "where is it found?", paths[1], ("plimat",))]
+    pos = [Passage("a", "", "it eats zorbix."), Passage("b", "", "it is found near plimat.")]
+    inputs = reader._inputs(q, [[pos[0]], [pos[1]]])
+    assert inputs["pixel_values"].shape == (2, 3, 32, 32)
+    assert not torch.equal(inputs["pixel_values"][0], inputs["pixel_values"][1])  # the images are read
+    opt = torch.optim.AdamW([p for p in reader.parameters() if p.requires_grad], lr=5e-2)
+    first = reader.loss(q, pos, []).item()
+    for _ in range(30):
+        loss = reader.loss(q, pos, [])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < first
+    answers = reader.answer(q, {"1": [pos[0]], "2": [pos[1]]})
+    reader.save(tmp_path / "r")
+    again = load_reader(tmp_path / "r")
+    assert type(again).__name__ == "Blip2Reader" and again.answer(q, {"1": [pos[0]], "2": [pos[1]]}) == answers

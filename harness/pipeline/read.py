@@ -18,7 +18,7 @@ from harness.negatives import mine_hard_negatives
 from harness.params import deep_merge, params_hash
 from harness.pipeline.common import load_dataset, model_hash, pick_device
 from harness.provenance import device_info, git_state, hash_files, library_versions
-from harness.reader.seq2seq import Seq2SeqReader
+from harness.reader import create_reader, load_reader
 from harness.train import result_dict, train
 from harness.trec import read_run
 
@@ -49,7 +49,7 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     k = int(reader_params["top_k"])
     pool = max(k, int(protocol.get("hard_negative_pool", 20)))
     hard = mine_hard_negatives(train_q + val_q, data.corpus, {q: set(v) for q, v in {**positives, **val_pos}.items()}, pool)
-    model = Seq2SeqReader.create(reader_params, int(params["seed"])).to(device)
+    model = create_reader(reader_params, int(params["seed"])).to(device)
     # per_passage readers are selected on reading the gold passage alone; concat readers read it among BM25
     # negatives, as they will read a retriever's top K
     n_neg = 0 if model.per_passage else k - 1
@@ -105,10 +105,11 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
         out, source = Path("results") / params["profile"] / "vqa_bounds" / bound, {"bound": bound}
     else:
         raise InputError("command line", "--bound", f"must be one of {BOUNDS}")
-    model = Seq2SeqReader.load(paths.reader_dir(params), device)
+    model = load_reader(paths.reader_dir(params), device)
     preds = model.answer(queries, contexts, scores)
     metrics, per_q = score_predictions(preds, {q.qid: list(q.answers) for q in queries})
-    record = {"schema_version": 1, **source, "reader": "seq2seq", "mode": model.params.get("mode", "concat"), "top_k": k, "split": params["eval"]["split"],
+    record = {"schema_version": 1, **source, "reader": model.params["backbone"].get("kind", "t5"),
+              "mode": model.params.get("mode", "concat"), "top_k": k, "split": params["eval"]["split"],
               "metrics": metrics, "counts": {"queries": len(queries),
                                              "with_answer_in_context": sum(
                                                  any(any(a in p.text.lower() for a in clean_answers(q.answers))

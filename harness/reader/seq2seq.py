@@ -63,6 +63,10 @@ class Seq2SeqReader(nn.Module):
         return reader.to(device).eval()
 
     @property
+    def eos_token_id(self) -> int:
+        return int(self.model.config.eos_token_id)
+
+    @property
     def per_passage(self) -> bool:
         return self.params.get("mode", "concat") == "per_passage"
 
@@ -96,7 +100,7 @@ class Seq2SeqReader(nn.Module):
         eos = torch.full((labels.shape[0], 1), self.tokenizer.pad_token_id)
         labels = torch.cat([labels, eos], 1)
         lengths = (labels != self.tokenizer.pad_token_id).sum(1)
-        labels[torch.arange(len(labels)), lengths] = self.model.config.eos_token_id
+        labels[torch.arange(len(labels)), lengths] = self.eos_token_id
         labels = labels.masked_fill(labels == self.tokenizer.pad_token_id, -100).to(self.device)
         return self.model(**self._inputs(queries, contexts), labels=labels).loss
 

@@ -217,8 +217,7 @@ def main() -> None:
         meta["exact_batched_seconds"] = time.perf_counter() - t0
         if "exact" in engines:
             write_json(work / "exact" / "settings.json", {"backend": "exact", "query_batch": 8})
-            exact = ExactMaxSimIndex.load(work / "exact")
-            exact.settings["device"] = args.device
+            exact = ExactMaxSimIndex.load(work / "exact", device=args.device)
             few = qids[: min(len(qids), args.exact_sample)]  # exhaustive batch-1 search is slow: a sample
             rows.append(measure("exact", f"exhaustive ({len(few)} q)", exact, {"bytes_per_token_ram": 0.0,
                                                                       "bytes_per_token_disk": 256.0, "build_seconds": 0.0},

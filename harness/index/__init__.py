@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from harness.errors import InputError
 
 
 LATE_BACKENDS = ("exact", "centroid", "faiss-twostage", "plaid")
+TORCH_BACKENDS = ("exact", "centroid")  # search in torch, so on the evaluation device
 
 
 def _late_class(backend: str) -> Any:
@@ -50,28 +52,18 @@ def make_index(family: str, settings: dict[str, Any]) -> Index:
 
 
 def load_index(family: str, index_dir, device: str = "cpu") -> Index:
-    """A built index; torch-based late-interaction backends (exact, centroid) search on `device`."""
-    index = _load_index(family, index_dir)
-    if hasattr(index, "settings") and getattr(index, "backend", "") in ("exact", "centroid"):
-        index.settings["device"] = device
-        if hasattr(index, "_load_lists"):
-            index._load_lists(Path(index_dir))  # move its lists to the device
-    return index
-
-
-def _load_index(family: str, index_dir) -> Index:
-    import json
-    from pathlib import Path
-
+    """A built index; the torch late-interaction backends (exact, centroid) search on `device`."""
+    index_dir = Path(index_dir)
     if family == "dense":
         from harness.index.dense import FaissDenseIndex
 
         return FaissDenseIndex.load(index_dir)
     if family == "late-interaction":
-        settings = Path(index_dir) / "settings.json"
+        settings = index_dir / "settings.json"
         if not settings.is_file():
             raise InputError(settings, "-", "index settings not found (was the index stage run?)")
-        return _late_class(json.loads(settings.read_text())["backend"]).load(index_dir)
+        backend = json.loads(settings.read_text())["backend"]
+        return _late_class(backend).load(index_dir, **({"device": device} if backend in TORCH_BACKENDS else {}))
     raise InputError(index_dir, "index", f"no index backend for family {family!r}")
 
 

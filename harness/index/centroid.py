@@ -8,9 +8,11 @@ Search, per query:
   2. candidates: for each query token its `nprobe` best centroids; their lists, united;
   3. an approximate MaxSim for each candidate: per query token, the best score S[i, c] among the probed
      centroids c the document holds (0 if none), summed over query tokens;
+  3b. optionally (`interaction` > 0), that many candidates are scored again by centroid interaction (every
+     document token replaced by its centroid, PLAID's second stage);
   4. the `candidates` best by approximate score are re-ranked by exact MaxSim on the token store.
-RAM: centroids, inverted lists (4 B per posting, at most one per token) and document offsets; the full-precision
-re-rank store is counted apart, as disk bytes per token.
+RAM: centroids, inverted lists (4 B per posting, at most one per token), token codes (2 B per token while
+nlist <= 65,536) and document offsets; the full-precision re-rank store is counted apart, as disk bytes per token.
 """
 
 from __future__ import annotations
@@ -116,7 +118,8 @@ class CentroidIndex:
         self.list_docs = torch.from_numpy(np.load(folder / "list_docs.npy")).to(device)
         self.list_offsets = torch.from_numpy(np.load(folder / "list_offsets.npy")).to(device)
         codes = np.load(folder / "codes.npy")
-        # uint16 codes stay 2 bytes per token in RAM; torch indexes with int32 views widened per candidate
+        # uint16 codes stay 2 bytes per token in RAM, held as an int16 view (torch has no uint16 indexing);
+        # `_interaction` widens the few it reads
         self.codes = torch.from_numpy(codes.view(np.int16) if codes.dtype == np.uint16 else codes).to(device)
         self.token_offsets = torch.from_numpy(self.store.offsets.astype(np.int64)).to(device)
 

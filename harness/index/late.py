@@ -155,8 +155,8 @@ class ExactMaxSimIndex:
                           extra={"bytes_per_token_ram": 0.0, "bytes_per_token_disk": 2.0 * emb.tokens.shape[1]})
 
     @classmethod
-    def load(cls, folder: Path) -> "ExactMaxSimIndex":
-        obj = cls(json.loads((Path(folder) / "settings.json").read_text()))
+    def load(cls, folder: Path, **overrides: Any) -> "ExactMaxSimIndex":
+        obj = cls({**json.loads((Path(folder) / "settings.json").read_text()), **overrides})
         obj.settings.pop("backend", None)
         obj.store = TokenStore.read(Path(folder))
         return obj

@@ -16,7 +16,7 @@ from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.errors import InputError
 from harness.index.late import TokenStore
-from harness.index.maxsim import maxsim, pad_packed
+from harness.index.maxsim import gather_packed, maxsim_packed
 
 
 class FaissTwoStageIndex:
@@ -103,12 +103,8 @@ class FaissTwoStageIndex:
     def _rerank(self, q_tokens: np.ndarray, cand: np.ndarray, k: int) -> dict[str, float]:
         if len(cand) == 0:
             return {}
-        offs = self.store.offsets
-        parts = [np.asarray(self.store.tokens[offs[c] : offs[c + 1]]) for c in cand]
-        lengths = np.array([len(p) for p in parts])
-        packed_offsets = np.concatenate([[0], np.cumsum(lengths)])
-        d, dm = pad_packed(np.concatenate(parts), packed_offsets, 0, len(cand))
+        block, lengths = gather_packed(self.store.tokens, self.store.offsets, cand)
         with torch.no_grad():
-            scores = maxsim(torch.as_tensor(q_tokens, dtype=torch.float32)[None], d, dm)[0]
+            scores = maxsim_packed(torch.as_tensor(q_tokens, dtype=torch.float32), block, lengths)
         top = torch.topk(scores, min(k, len(cand)))
         return {self.store.ids[int(cand[int(j)])]: float(v) for v, j in zip(top.values, top.indices)}

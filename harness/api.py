@@ -70,7 +70,17 @@ class MultiVectorEmbeddings:
         return self.tokens[self.offsets[i] : self.offsets[i + 1]]
 
 
-Embeddings = DenseEmbeddings | MultiVectorEmbeddings
+@dataclass
+class TextEmbeddings:
+    """Sparse (lexical) methods 'encode' to the analysed text itself; their index does the weighting."""
+
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+Embeddings = DenseEmbeddings | MultiVectorEmbeddings | TextEmbeddings
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ class MethodSpec:
 
     name: str
     target: str  # "module:Class" of the Retriever
-    family: str  # "dense" | "late-interaction"
+    family: str  # "dense" | "late-interaction" | "sparse"
     modalities: tuple[str, ...] = ("text",)
     description: str = ""
     folder: Path | None = None

@@ -12,7 +12,7 @@ from harness.api import MethodSpec
 from harness.errors import InputError
 
 METHODS_DIR = Path(__file__).resolve().parent.parent / "methods"
-FAMILIES = ("dense", "late-interaction")
+FAMILIES = ("dense", "late-interaction", "sparse")
 
 
 def discover(methods_dir: Path = METHODS_DIR) -> dict[str, MethodSpec]:

@@ -3,23 +3,16 @@ answer, so a 'negative' is never a passage the PR-Success rule would count as a 
 
 from __future__ import annotations
 
-import bm25s
-
 from harness.api import Passage, Query
+from harness.bm25 import bm25_top
 from harness.metrics.retrieval import clean_answers
-from harness.text import passage_text, query_text
 
 
 def mine_hard_negatives(queries: list[Query], corpus: list[Passage], positives: dict[str, set[str]],
                         pool: int) -> dict[str, list[str]]:
     if pool <= 0 or not corpus:
         return {q.qid: [] for q in queries}
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize([passage_text(p) for p in corpus], stopwords="en", show_progress=False),
-                    show_progress=False)
-    k = min(len(corpus), pool * 3)
-    docs, _ = retriever.retrieve(bm25s.tokenize([query_text(q) for q in queries], stopwords="en",
-                                                show_progress=False), k=k, show_progress=False)
+    docs = bm25_top(queries, corpus, pool * 3)
     lowered = [p.text.lower() for p in corpus]
     out: dict[str, list[str]] = {}
     for q, row in zip(queries, docs):

@@ -10,6 +10,7 @@ import jsonschema
 
 from harness.atomic import write_json
 from harness.errors import InputError
+from harness.methods import FAMILIES
 
 _NUM_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 
@@ -21,7 +22,7 @@ RECORD_SCHEMA: dict[str, Any] = {
         "schema_version": {"const": 1},
         "run_id": {"type": "string"},
         "method": {"type": "string"},
-        "family": {"enum": ["dense", "late-interaction"]},
+        "family": {"enum": list(FAMILIES)},
         "variant": {"type": "string"},
         "dataset": {"type": "string"},
         "corpus": {"type": "string"},

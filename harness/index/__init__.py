@@ -1,4 +1,5 @@
-"""Index backends, chosen by params: dense faiss (flat, hnsw, ivfpq); late-interaction backends join here."""
+"""Index backends, chosen by params: dense faiss (flat, hnsw, ivfpq), late-interaction backends, and BM25 for
+sparse methods."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.api import DenseEmbeddings, Embeddings, Index, MultiVectorEmbeddings, Run
+from harness import bm25
+from harness.api import DenseEmbeddings, Embeddings, Index, MultiVectorEmbeddings, Run, TextEmbeddings
 from harness.errors import InputError
 
 
@@ -48,6 +50,10 @@ def make_index(family: str, settings: dict[str, Any]) -> Index:
         late = dict(settings.get("late", {}))
         backend = late.pop("backend", "exact")
         return _late_class(backend)(late.get(backend.replace("-", "_"), {}))
+    if family == "sparse":
+        from harness.index.sparse import BM25Index
+
+        return BM25Index(settings.get("sparse", {}))
     raise InputError("params.yaml", "index", f"no index backend for family {family!r}")
 
 
@@ -64,6 +70,10 @@ def load_index(family: str, index_dir, device: str = "cpu") -> Index:
             raise InputError(settings, "-", "index settings not found (was the index stage run?)")
         backend = json.loads(settings.read_text())["backend"]
         return _late_class(backend).load(index_dir, **({"device": device} if backend in TORCH_BACKENDS else {}))
+    if family == "sparse":
+        from harness.index.sparse import BM25Index
+
+        return BM25Index.load(index_dir)
     raise InputError(index_dir, "index", f"no index backend for family {family!r}")
 
 
@@ -74,6 +84,12 @@ def exact_search(q: Embeddings, qids: list[str], p: Embeddings, pids: list[str],
 
         vals, idx = exact_maxsim_search(q, TokenStore(p.tokens, p.offsets, pids), k)
         return _to_run(qids, pids, vals, idx)
+    if isinstance(q, TextEmbeddings) and isinstance(p, TextEmbeddings):
+        from harness.index.sparse import BM25Index
+
+        index = BM25Index()
+        index.retriever, index.ids = bm25.build(p.texts), list(pids)
+        return index.search(q, qids, k)
     if isinstance(q, DenseEmbeddings) and isinstance(p, DenseEmbeddings):
         scores = torch.from_numpy(np.ascontiguousarray(q.vectors)) @ torch.from_numpy(np.ascontiguousarray(p.vectors)).T
     else:

@@ -1,0 +1,41 @@
+"""BM25 (bm25s) over passages: the one place the harness tokenises for BM25, shared by hard-negative mining,
+pseudo-relevance qrels and the BM25 method."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+
+from harness.api import Passage, Query
+from harness.text import passage_text, query_text
+
+
+def tokenize(texts: list[str]):
+    return bm25s.tokenize(texts, stopwords="en", show_progress=False)
+
+
+def build(texts: list[str], k1: float = 1.5, b: float = 0.75) -> bm25s.BM25:
+    retriever = bm25s.BM25(k1=k1, b=b)
+    retriever.index(tokenize(texts), show_progress=False)
+    return retriever
+
+
+def search(retriever: bm25s.BM25, texts: list[str], k: int) -> tuple[list[list[int]], list[list[float]]]:
+    docs, scores = retriever.retrieve(tokenize(texts), k=k, show_progress=False)
+    return [[int(i) for i in row] for row in docs], [[float(s) for s in row] for row in scores]
+
+
+def bm25_top(queries: list[Query], corpus: list[Passage], depth: int) -> list[list[int]]:
+    """Corpus positions of each query's top `depth` passages (question + text-based vision)."""
+    docs, _ = search(build([passage_text(p) for p in corpus]), [query_text(q) for q in queries],
+                     min(depth, len(corpus)))
+    return docs
+
+
+def save(retriever: bm25s.BM25, folder: Path) -> None:
+    retriever.save(str(folder))
+
+
+def load(folder: Path) -> bm25s.BM25:
+    return bm25s.BM25.load(str(folder))

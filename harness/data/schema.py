@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -106,7 +107,8 @@ def query_to_row(q: Query, root: Path) -> dict:
     row: dict = {"qid": q.qid, "question": q.text, "answers": list(q.answers), "split": q.split}
     if q.image is not None:
         image = Path(q.image)
-        row["image"] = str(image.relative_to(root)) if image.is_absolute() else str(image)
+        # relative to the dataset folder, also for images kept outside it (a COCO folder elsewhere)
+        row["image"] = os.path.relpath(image, root) if image.is_absolute() else str(image)
     if q.vision_text is not None:
         row["vision_text"] = q.vision_text
     if q.rois:
@@ -143,23 +145,34 @@ def write_corpus(path: str | Path, passages: Iterable[Passage]) -> None:
     write_jsonl(path, [{"_id": p.pid, "title": p.title, "text": p.text} for p in passages])
 
 
-def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
-    """BEIR qrels TSV (header `query-id corpus-id score`) -> {qid: {pid: relevance}}."""
+def iter_tsv(path: str | Path, header: str, columns: int) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of a tab-separated file with an optional header line starting with `header`;
+    a wrong column count or non-UTF-8 text is one `InputError` naming the line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "-", "file not found")
+    csv.field_size_limit(2**31 - 1)  # DPR passages exceed the csv module's default field limit
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            for n, row in enumerate(csv.reader(fh, delimiter="\t"), start=1):
+                if n == 1 and row[:1] == [header]:
+                    continue
+                if len(row) != columns:
+                    raise InputError(path, "-", f"expected {columns} tab-separated columns, got {len(row)}", line=n)
+                yield n, row
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "-", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
+    """BEIR qrels TSV (header `query-id corpus-id score`) -> {qid: {pid: relevance}}."""
     qrels: dict[str, dict[str, int]] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        for n, row in enumerate(csv.reader(fh, delimiter="\t"), start=1):
-            if n == 1 and row[:1] == ["query-id"]:
-                continue
-            if len(row) != 3:
-                raise InputError(path, "-", f"expected 3 tab-separated columns, got {len(row)}", line=n)
-            try:
-                rel = int(row[2])
-            except ValueError:
-                raise InputError(path, "score", f"not an integer: {row[2]!r}", line=n) from None
-            qrels.setdefault(row[0], {})[row[1]] = rel
+    for n, row in iter_tsv(path, "query-id", 3):
+        try:
+            rel = int(row[2])
+        except ValueError:
+            raise InputError(path, "score", f"not an integer: {row[2]!r}", line=n) from None
+        qrels.setdefault(row[0], {})[row[1]] = rel
     return qrels
 
 

@@ -21,7 +21,9 @@ def rank(run: Run) -> dict[str, list[str]]:
 
 
 def clean_answers(answers: Iterable[str]) -> list[str]:
-    return sorted({a.strip().lower() for a in answers if a and a.strip()})
+    """Stripped, lower-cased, de-duplicated; empty strings and placeholders ("\x00...": human answers that
+    LXMERT-style labels do not list) are left out."""
+    return sorted({a.strip().lower() for a in answers if a and a.strip() and not a.startswith("\x00")})
 
 
 def _contains(text: str, answer: str, word_boundary: bool) -> bool:
@@ -86,15 +88,31 @@ def success_curve(run: Run, queries: list[Query], passages: Mapping[str, Passage
     return [100.0 * sum(1 for r in firsts if r is not None and r <= k) / n for k in range(1, max_k + 1)]
 
 
-def random_pr_success(queries: list[Query], passages: Mapping[str, Passage], k: int) -> float:
-    """Expected PR-Success@K of a uniformly random ranking: 1 - C(N-m, K) / C(N, K), m = passages with an answer."""
+def answer_hit_counts(queries: list[Query], passages: Mapping[str, Passage]) -> dict[str, int]:
+    """Per query, how many passages contain one of its answers (each distinct answer is scanned once)."""
+    texts = [p.text.lower() for p in passages.values()]
+    holders: dict[str, set[int]] = {}
+    out: dict[str, int] = {}
+    for q in queries:
+        found: set[int] = set()
+        for a in clean_answers(q.answers):
+            if a not in holders:
+                holders[a] = {i for i, t in enumerate(texts) if a in t}
+            found |= holders[a]
+        out[q.qid] = len(found)
+    return out
+
+
+def random_pr_success(queries: list[Query], passages: Mapping[str, Passage], k: int,
+                      hits: Mapping[str, int] | None = None) -> float:
+    """Expected PR-Success@K of a uniformly random ranking: 1 - C(N-m, K) / C(N, K), m = passages with an answer
+    (`hits`, from `answer_hit_counts`, saves the scan when several K are asked for)."""
     from math import comb
 
-    texts = [p.text.lower() for p in passages.values()]
-    n = len(texts)
+    n = len(passages)
+    hits = hits if hits is not None else answer_hit_counts(queries, passages)
     total = 0.0
     for q in queries:
-        answers = clean_answers(q.answers)
-        m = sum(1 for t in texts if any(a in t for a in answers))
+        m = hits[q.qid]
         total += 1.0 - comb(n - m, k) / comb(n, k) if n >= k else float(m > 0)
     return 100.0 * total / max(1, len(queries))

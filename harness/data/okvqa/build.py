@@ -1,0 +1,130 @@
+"""prepare for OK-VQA: load the questions (files or hub source), build text-based vision, carve the validation
+split from train, attach the corpus, write qrels, and record everything in manifest.json."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from harness.api import Box, Query
+from harness.atomic import atomic_dir, write_json
+from harness.data.corpora import load_corpus
+from harness.data.okvqa.files import FilesSource, load_files_source
+from harness.data.okvqa.hub import load_hub_source
+from harness.data.okvqa.record import OkvqaQuestion, SkipLog, VisionTextSettings, vision_text
+from harness.data.pseudo_qrels import pseudo_qrels
+from harness.data.schema import write_corpus, write_qrels, write_queries
+from harness.data.splits import carve_validation, ids_digest
+from harness.errors import InputError
+
+ROOT_ENV = "FLMR_BENCH_OKVQA_ROOT"  # overrides dataset.okvqa.root (CI: the shared data folder)
+# settings of the build itself; the rest of dataset.okvqa belongs to the source reader
+BUILD_KEYS = ("source", "root", "val_size", "val_seed", "vision_text", "use_vision_text", "pseudo_qrels_depth",
+              "limit")
+
+
+def data_root(s: dict[str, Any]) -> Path:
+    return Path(os.environ.get(ROOT_ENV) or s.get("root", ".")).resolve()
+
+
+def _sha256(path: str) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _query(q: OkvqaQuestion, split: str, vt: VisionTextSettings, use_vision_text: bool) -> Query:
+    rois = tuple(Box(*o.box, label=o.label) for o in q.objects[: vt.object_max] if o.box is not None)
+    return Query(qid=q.qid, text=q.question, image=q.image, answers=tuple(q.answers), split=split,
+                 vision_text=vision_text(q, vt) if use_vision_text else None, rois=rois)
+
+
+def load_questions(s: dict[str, Any], skips: SkipLog) -> tuple[list[OkvqaQuestion], dict[str, str]]:
+    root = data_root(s)
+    if not root.is_dir():
+        raise InputError("params.yaml", "dataset.okvqa.root",
+                         f"{root} is not a folder (set it, or ${ROOT_ENV}, to the OK-VQA files)")
+    kind = s.get("source")
+    if kind == "files":
+        return load_files_source(FilesSource.from_settings(root, {k: v for k, v in s.items() if k not in BUILD_KEYS}),
+                                 skips)
+    if kind == "hub":
+        return load_hub_source(s, root, skips)
+    raise InputError("params.yaml", "dataset.okvqa.source", f"must be files or hub, got {kind!r}")
+
+
+def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
+    ds = params["dataset"]
+    s = ds.get("okvqa")
+    if not isinstance(s, dict):
+        raise InputError("params.yaml", "dataset.okvqa", "missing: the OK-VQA source settings")
+    skips = SkipLog()
+    questions, inputs = load_questions(s, skips)
+    limits = s.get("limit", {})  # first N questions per origin, in source order (small runs, tests)
+    if limits:
+        kept, seen = [], Counter()
+        for q in questions:
+            seen[q.origin] += 1
+            if q.origin not in limits or seen[q.origin] <= int(limits[q.origin]):
+                kept.append(q)
+        questions = kept
+    train = [q for q in questions if q.origin == "train"]
+    seed = int(s.get("val_seed", params["seed"]))
+    val_ids = carve_validation([q.qid for q in train], [q.image_id for q in train], int(s.get("val_size", 1000)), seed)
+    vt = VisionTextSettings(**s.get("vision_text", {}))
+    use_vt = bool(s.get("use_vision_text", True))
+    queries = [_query(q, ("val" if q.qid in val_ids else "train") if q.origin == "train" else "test", vt, use_vt)
+               for q in questions]
+    corpus, corpus_info = load_corpus(ds.get("corpus", {}), Path.cwd())
+    if ds.get("corpus", {}).get("limit"):
+        corpus = corpus[: int(ds["corpus"]["limit"])]
+    pids = {p.pid for p in corpus}
+
+    by_split = {sp: [q for q in queries if q.split == sp] for sp in ("train", "val", "test")}
+    gold = {q.qid: {p: 1 for p in q.positives if p in pids} for q in questions if q.positives}
+    depth = int(s.get("pseudo_qrels_depth", 100))
+    qrels: dict[str, dict[str, dict[str, int]]] = {}
+    qrels_kind: dict[str, str] = {}
+    for sp in ("train", "val", "test"):
+        split_gold = {q.qid: gold[q.qid] for q in by_split[sp] if gold.get(q.qid)}
+        if split_gold:
+            qrels[sp], qrels_kind[sp] = split_gold, "gold (source positives)"
+        elif sp != "test":
+            # pseudo qrels are BM25-derived: fine as training positives, a bias if used to score test
+            qrels[sp], qrels_kind[sp] = pseudo_qrels(by_split[sp], corpus, depth), f"pseudo (BM25 top {depth} + answer)"
+
+    with atomic_dir(out) as tmp:
+        write_queries(tmp / "queries.jsonl", queries)
+        write_corpus(tmp / "corpus.jsonl", corpus)
+        for sp, rel in qrels.items():
+            write_qrels(tmp / "qrels" / f"{sp}.tsv", rel)
+        manifest = {
+            "dataset": ds["name"], "source": s.get("source"), "root": str(data_root(s)),
+            "inputs": {name: {"path": path, "sha256": _sha256(path)} for name, path in sorted(inputs.items())},
+            "corpus": {**corpus_info, "passages": len(corpus)},
+            "counts": {sp: len(v) for sp, v in by_split.items()},
+            "skipped": skips.as_dict(),
+            "coverage": {sp: {"with_caption": sum(1 for q in questions if q.qid in ids and q.caption),
+                              "with_objects": sum(1 for q in questions if q.qid in ids and q.objects),
+                              "with_ocr": sum(1 for q in questions if q.qid in ids and q.ocr),
+                              "with_image": sum(1 for q in questions if q.qid in ids and q.image)}
+                         for sp, ids in ((sp, {q.qid for q in v}) for sp, v in by_split.items())},
+            "validation_split": {"carved_from": "OK-VQA train2014", "seed": seed, "questions": len(by_split["val"]),
+                                 "grouped_by": "image", "qids_sha256": ids_digest({q.qid for q in by_split["val"]})},
+            "qrels": {sp: {"kind": qrels_kind[sp], "queries_with_positives": len(rel),
+                           "pairs": sum(len(v) for v in rel.values())} for sp, rel in qrels.items()},
+            "vision_text": {**vt.__dict__, "used": use_vt, "order": "question | caption | objects | OCR"},
+            "limits": limits,
+        }
+        write_json(tmp / "manifest.json", manifest)
+    return {"queries": manifest["counts"], "passages": len(corpus), "skipped": {k: v["count"] for k, v in
+                                                                                 manifest["skipped"].items()},
+            "qrels": {sp: v["queries_with_positives"] for sp, v in manifest["qrels"].items()}}

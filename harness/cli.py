@@ -9,13 +9,23 @@ from pathlib import Path
 
 from harness.errors import InputError
 
-STAGES = "prepare -> train -> index -> evaluate -> reader-train -> vqa -> report"
+STAGES = "fetch -> prepare -> train -> index -> evaluate -> reader-train -> vqa -> report"
 
 
 def _params(args: argparse.Namespace) -> dict:
     from harness.params import load_params
 
     return load_params(args.params)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from harness import paths
+    from harness.data.fetch import fetch
+
+    params = _params(args)
+    rec = fetch(params, paths.fetch_record(params))
+    print(json.dumps({d["card"]: d["counts"] for d in rec["downloads"]} or "nothing to fetch", sort_keys=True))
+    return 0
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -150,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
         return sp
 
+    add("fetch", cmd_fetch, "stage 0: download and verify what the profile needs from the hub (nothing for toy)")
     add("prepare", cmd_prepare, "stage 1: write the dataset folder data/<name>/")
     add("train", cmd_train, "stage 2: train one run under the shared protocol -> models/<profile>/<run>/", run=True)
     add("index", cmd_index, "stage 3: encode the corpus and build the index -> indexes/<profile>/<run>/", run=True)

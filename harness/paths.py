@@ -6,6 +6,11 @@ from pathlib import Path
 from typing import Any
 
 
+def fetch_record(params: dict[str, Any]) -> Path:
+    """What the fetch stage verified; the downloads themselves stay in downloads/<card name>/ between runs."""
+    return Path("downloads") / f"{params['dataset']['name']}.fetch.json"
+
+
 def data_dir(params: dict[str, Any]) -> Path:
     return Path("data") / params["dataset"]["name"]
 

@@ -1,0 +1,70 @@
+"""The fetch stage: pinned revisions, one clear line when the hub cannot be reached, checksum and count checks
+on a local copy, and nothing to do for offline profiles."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.data.fetch import download, fetch, needed, verify
+from harness.errors import InputError
+from okvqa_fixtures import write_hub_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _gs_params(local: str | None = None) -> dict:
+    corpus = {"name": "okvqa_gs", **({"local": local} if local else {})}
+    return {"dataset": {"name": "gs", "source": "okvqa", "okvqa": {"source": "files"}, "corpus": corpus}}
+
+
+def test_offline_profiles_need_nothing(tmp_path: Path):
+    params = {"dataset": {"name": "toy", "source": "toy"}}
+    rec = fetch(params, tmp_path / "toy.fetch.json")
+    assert rec["downloads"] == [] and (tmp_path / "toy.fetch.json").is_file()
+
+
+def test_an_unpinned_revision_is_refused():
+    card, src = needed(_gs_params())[0]
+    assert src["revision"] is None  # the card does not invent a commit
+    with pytest.raises(InputError, match="pinned 40-hex commit") as err:
+        download(card, src)
+    assert err.value.field == "source.revision"
+
+
+def test_an_unreachable_hub_is_one_line_naming_the_id(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    card, src = needed(_gs_params())[0]
+    src = {**src, "revision": "0" * 40, "local": str(tmp_path / "gs")}
+    with pytest.raises(InputError) as err:
+        download(card, src)
+    message = str(err.value)
+    assert "BByrneLab/OKVQA_FLMR_preprocessed_GoogleSearch_passages" in message and "\n" not in message
+    assert "copy its parquet files into" in message
+
+
+def test_a_local_copy_is_verified_not_fetched(tmp_path: Path):
+    folder = write_hub_folder(tmp_path / "copy")
+    f = folder / "data" / "train-00000-of-00001.parquet"
+    good = hashlib.sha256(f.read_bytes()).hexdigest()
+    src = {"repo": "x/y", "revision": "a" * 40, "sha256": {"data/train-00000-of-00001.parquet": good},
+           "expected_counts": {"train": 8, "test": 4}}
+    rec = verify(Path("card.yaml"), src, folder)
+    assert rec["counts"] == {"train": 8, "test": 4} and rec["sha256"]
+    with pytest.raises(InputError, match="expects 9"):
+        verify(Path("card.yaml"), {**src, "expected_counts": {"train": 9}}, folder)
+    with pytest.raises(InputError, match="the card pins"):
+        verify(Path("card.yaml"), {**src, "sha256": {"data/train-00000-of-00001.parquet": "b" * 64}}, folder)
+
+
+def test_cards_pin_what_they_can():
+    for name in ("okvqa", "okvqa_gs", "okvqa_wiki", "psgs_w100", "wiki_vital"):
+        card = yaml.safe_load((ROOT / "datasets" / name / "card.yaml").read_text())
+        assert card["name"] == name and "license" in card
+    wiki = yaml.safe_load((ROOT / "datasets/okvqa_wiki/card.yaml").read_text())
+    assert len(wiki["source"]["revision"]) == 40
+    gs = yaml.safe_load((ROOT / "datasets/okvqa_gs/card.yaml").read_text())
+    assert gs["expected_counts"] == {"train_passages": 112724, "valid_passages": 168306, "test_passages": 168306}

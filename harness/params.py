@@ -48,7 +48,7 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["batch_size", "steps", "lr", "eval_every", "patience", "select_on"],
             "properties": {
-                "batch_size": _POS_INT, "steps": _POS_INT, "lr": _NUM, "weight_decay": _NUM,
+                "batch_size": _POS_INT, "steps": _INT, "lr": _NUM, "weight_decay": _NUM,
                 "warmup_steps": _INT, "eval_every": _POS_INT, "patience": _POS_INT,
                 "hard_negatives": _INT, "hard_negative_pool": _POS_INT, "select_on": {"type": "string"},
             },

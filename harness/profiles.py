@@ -14,6 +14,13 @@ from harness.params import deep_merge, load_params
 PROFILES_DIR = Path("profiles")
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Profiles may share settings through YAML anchors; params.yaml spells every run out."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 def use_profile(name: str, params_path: Path = Path("params.yaml"), profiles_dir: Path = PROFILES_DIR) -> str:
     base_file, file = profiles_dir / "toy.yaml", profiles_dir / f"{name}.yaml"
     if not file.is_file():
@@ -27,7 +34,7 @@ def use_profile(name: str, params_path: Path = Path("params.yaml"), profiles_dir
         if "runs" in overlay:
             merged["runs"] = overlay["runs"]  # a profile lists its own rows
         text = (f"# Written by `python -m harness profile {name}` from {file}; edit that file, not this one.\n"
-                + yaml.safe_dump(merged, sort_keys=False))
+                + yaml.dump(merged, Dumper=_NoAliases, sort_keys=False))
     check = params_path.with_name(f".{params_path.name}.check")
     check.write_text(text, encoding="utf-8")
     try:

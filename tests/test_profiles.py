@@ -33,3 +33,17 @@ def test_a_bad_profile_never_reaches_params_yaml(tmp_path):
     assert params.read_text() == "old"
     with pytest.raises(InputError, match="no such profile"):
         use_profile("nope", params, tmp_path / "profiles")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "profiles").glob("*.yaml")))
+def test_every_shipped_profile_validates_and_spells_runs_out(tmp_path, name):
+    params = tmp_path / "params.yaml"
+    use_profile(name, params, ROOT / "profiles")
+    text = params.read_text()
+    assert "&id" not in text and "*id" not in text  # YAML anchors of a profile are expanded for DVC
+    got = yaml.safe_load(text)
+    assert got["profile"] and got["runs"]
+    if name == "okvqa_mini":
+        assert set(got["runs"]) == {"bm25", "dpr_zeroshot", "dpr", "colbert_text_zeroshot", "colbert_text"}
+        assert got["runs"]["dpr"]["params"] == got["runs"]["dpr_zeroshot"]["params"]
+        assert got["runs"]["dpr_zeroshot"]["protocol"] == {"steps": 0}

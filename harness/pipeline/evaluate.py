@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
-from harness.api import DenseEmbeddings, MultiVectorEmbeddings
+from harness.api import DenseEmbeddings, MultiVectorEmbeddings, TextEmbeddings
 from harness.atomic import write_json
 from harness.index import load_index
 from harness.metrics.latency import measure
-from harness.metrics.retrieval import evaluate_run, random_pr_success, success_curve
+from harness.metrics.retrieval import answer_hit_counts, evaluate_run, random_pr_success, success_curve
 from harness.params import params_hash
 from harness.pipeline.common import data_hash, load_dataset, model_hash, pick_device, run_context
 from harness.provenance import device_info, git_state, library_versions
@@ -23,9 +23,17 @@ RUN_FILES = ("run.json", "trec.run", "per_query.json", "curve.json")
 
 
 def _one(emb: Any, i: int) -> Any:
+    if isinstance(emb, TextEmbeddings):
+        return TextEmbeddings(emb.texts[i : i + 1])
     if isinstance(emb, DenseEmbeddings):
         return DenseEmbeddings(emb.vectors[i : i + 1])
     return MultiVectorEmbeddings(emb.item(i), emb.offsets[i : i + 2] - emb.offsets[i])
+
+
+def _dataset_manifest(params: dict[str, Any]) -> dict[str, Any]:
+    """What a real dataset's build wrote (skips, validation split, qrels kind, inputs); {} for the toy world."""
+    manifest = paths.data_dir(params) / "manifest.json"
+    return json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
 
 
 def evaluate(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[str, Any]:
@@ -52,6 +60,8 @@ def evaluate(params: dict[str, Any], run_id: str, device: str | None = None) -> 
     qrels = data.qrels.get(ev["split"])
     metrics, per_query = evaluate_run(run, queries, by_id, ks, qrels)
 
+    hits = answer_hit_counts(queries, by_id)
+    manifest = _dataset_manifest(params)
     sample = queries[: int(ev.get("latency_queries", 50))]
     latency = {
         "encode_batch1": measure([lambda q=q: model.encode_queries([q], batch_size=1) for q in sample], device),
@@ -68,11 +78,17 @@ def evaluate(params: dict[str, Any], run_id: str, device: str | None = None) -> 
         "schema_version": 1, "run_id": run_id, "method": ctx.spec.name, "family": ctx.spec.family,
         "variant": run_id, "dataset": params["dataset"]["name"], "corpus": params["dataset"]["name"],
         "split": ev["split"], "profile": params["profile"], "metrics": metrics,
-        "random_baseline": {f"PR-Success@{k}": random_pr_success(queries, by_id, k) for k in ks},
+        "random_baseline": {f"PR-Success@{k}": random_pr_success(queries, by_id, k, hits) for k in ks},
         "counts": {"queries": len(queries), "queries_effective": len(run), "passages": len(data.corpus),
                    "passages_effective": int(index_stats["items"]),
                    "queries_with_qrels": sum(1 for q in qids if qrels and q in qrels),
-                   "queries_without_answers": sum(1 for q in queries if not any(a.strip() for a in q.answers))},
+                   "queries_without_answers": sum(1 for q in queries if not any(a.strip() for a in q.answers)),
+                   # the ceiling of PR-Success at any depth: queries with at least one answer-bearing passage
+                   "queries_with_answer_in_corpus": sum(1 for v in hits.values() if v > 0)},
+        # what the dataset build dropped and why (real datasets write a manifest; the toy world drops nothing)
+        "dropped": manifest.get("skipped", {}),
+        "dataset_build": {k: manifest[k] for k in ("validation_split", "qrels", "corpus", "inputs", "vision_text")
+                          if k in manifest},
         "phases": {"train": {"seconds": train_info["seconds"], "steps": train_info["steps_run"]},
                    "index": {"seconds": index_stats["build_seconds"], "encode_seconds": index_stats["encode_seconds"]},
                    "encode_queries": {"seconds": encode_s}, "search": {"seconds": search_s}},

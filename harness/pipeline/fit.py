@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from typing import Any
 
-from harness import paths
+from harness import encode_cache, paths
 from harness.atomic import atomic_dir
 from harness.index import exact_search
 from harness.metrics.retrieval import evaluate_run
@@ -34,12 +35,15 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
     by_id = data.passages_by_id()
 
     def validate() -> float:
-        """The selection metric on the validation split (never test)."""
-        run = exact_search(model.encode_queries(val_q), [q.qid for q in val_q],
-                           model.encode_passages(data.corpus), pids, _metric_depth(metric))
+        """The selection metric on the validation split (never test). Corpus encodings go through the cache:
+        the initial weights' one serves the zero-shot run too, the selected weights' one the index stage."""
+        passages, _ = encode_cache.encode_passages(model, data.corpus)
+        run = exact_search(model.encode_queries(val_q), [q.qid for q in val_q], passages, pids, _metric_depth(metric))
         metrics, _ = evaluate_run(run, val_q, by_id, [_metric_depth(metric)], data.qrels.get("val"))
         return metrics[metric]
 
+    if not getattr(model, "trainable", True) or int(protocol["steps"]) == 0:
+        return _untrained(params, run_id, ctx, model, device, validate, len(train_q), len(val_q), metric)
     ckpt = paths.checkpoint_dir(params, run_id)
     phases = {}
     # Method-defined phases before fine-tuning (e.g. FLMR's mapping-network pre-training), same loop and rules.
@@ -62,4 +66,20 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
         model.save(tmp)
         (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     shutil.rmtree(ckpt, ignore_errors=True)  # the run finished; nothing left to resume
+    return summary
+
+
+def _untrained(params: dict[str, Any], run_id: str, ctx: Any, model: Any, device: str, validate: Any,
+               n_train: int, n_val: int, metric: str) -> dict[str, Any]:
+    """Zero-shot (protocol.steps 0) or nothing to train (BM25): scored once on validation and saved as is."""
+    t0 = time.perf_counter()
+    score = float(validate())
+    summary = {"run_id": run_id, "method": ctx.spec.name, "settings": ctx.settings, "device": device,
+               "train_queries": n_train, "val_queries": n_val, "selected_on": f"val {metric}", "phases": {},
+               "best_step": 0, "best_score": score, "steps_run": 0, "stopped_early": False, "resumed_from": None,
+               "seconds": time.perf_counter() - t0, "history": [{"step": 0, "val": score}],
+               "zero_shot": getattr(model, "trainable", True)}
+    with atomic_dir(paths.model_dir(params, run_id)) as tmp:
+        model.save(tmp)
+        (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     return summary

@@ -38,8 +38,16 @@ def _with_gold(gold: Passage, negatives: list[Passage], slot: int) -> list[Passa
     return ctx
 
 
+DISABLED = "reader.enabled is false in this profile (retrieval only)"
+
+
 def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str, Any]:
     reader_params, protocol = _settings(params)
+    if not reader_params.get("enabled", True):
+        summary = {"skipped": DISABLED, "selected_on": "-", "best_score": float("nan"), "best_step": 0, "seconds": 0.0}
+        with atomic_dir(paths.reader_dir(params)) as tmp:
+            (tmp / "train.json").write_text(json.dumps(summary, indent=2))
+        return summary
     device = pick_device(device)
     data = load_dataset(params, check_images=False)
     by_id = data.passages_by_id()
@@ -87,6 +95,13 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
            device: str | None = None) -> dict[str, Any]:
     """Answer the evaluation split from a retriever run's top-K (or a bound) and score VQA / EM."""
     reader_params, _ = _settings(params)
+    out = paths.run_dir(params, run_id) if run_id is not None else Path("results") / params["profile"] / "vqa_bounds" / str(bound)
+    if not reader_params.get("enabled", True):
+        record = {"schema_version": 1, "skipped": DISABLED, "metrics": {"VQA": None, "EM": None}, "counts": {"queries": 0}}
+        write_json(out / "predictions.json", {})
+        write_json(out / "vqa_per_query.json", {})
+        write_json(out / "vqa.json", record)
+        return record
     device = pick_device(device)
     data = load_dataset(params, check_images=False)
     queries = data.split(params["eval"]["split"])

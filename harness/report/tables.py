@@ -39,8 +39,8 @@ def main_table(params: dict[str, Any]) -> pd.DataFrame:
                 lo, hi = confidence_interval(per_query[m], resamples, seed)
                 row[m], row[f"{m} lo"], row[f"{m} hi"] = record["metrics"][m], lo, hi
         vqa_file = paths.run_dir(params, record["run_id"]) / "vqa.json"
-        if vqa_file.is_file():
-            vqa = json.loads(vqa_file.read_text(encoding="utf-8"))
+        vqa = json.loads(vqa_file.read_text(encoding="utf-8")) if vqa_file.is_file() else {"skipped": "not run"}
+        if "skipped" not in vqa:
             per_q = json.loads((vqa_file.parent / "vqa_per_query.json").read_text(encoding="utf-8"))
             lo, hi = confidence_interval(per_q["VQA"], resamples, seed)
             row["VQA"], row["VQA lo"], row["VQA hi"], row["EM"] = vqa["metrics"]["VQA"], lo, hi, vqa["metrics"]["EM"]
@@ -53,8 +53,8 @@ def main_table(params: dict[str, Any]) -> pd.DataFrame:
         rows.append(row)
     for bound, label in (("none", "no retrieval"), ("oracle", "oracle passage")):
         f = Path("results") / params["profile"] / "vqa_bounds" / bound / "vqa.json"
-        if f.is_file() and rows:
-            vqa = json.loads(f.read_text(encoding="utf-8"))
+        vqa = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {"skipped": "not run"}
+        if rows and "skipped" not in vqa:
             per_q = json.loads((f.parent / "vqa_per_query.json").read_text(encoding="utf-8"))
             lo, hi = confidence_interval(per_q["VQA"], resamples, seed)
             rows.append({"run": label, "method": "(reader bound)", "queries": vqa["counts"]["queries"],
@@ -81,6 +81,9 @@ def to_markdown(df: pd.DataFrame) -> str:
         shown[m] = df.apply(cell, axis=1)
     if "EM" in df:
         shown["EM"] = df["EM"].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}")
+    for col in ("queries", "passages"):
+        if col in df:
+            shown[col] = df[col].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
     shown["index bytes"] = df["index bytes"].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
     def pair(a: float, b: float) -> str:
         return "-" if pd.isna(a) else f"{a:.2f} / {b:.2f}"

@@ -56,8 +56,11 @@ class DPRRetriever(nn.Module):
         hidden = encoder(**batch).last_hidden_state
         if self.params.get("pooling", "cls") == "mean":
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return hidden[:, 0]
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        else:
+            pooled = hidden[:, 0]
+        # sentence-transformers checkpoints (MiniLM) are trained for cosine similarity: unit vectors
+        return F.normalize(pooled, dim=-1) if self.params.get("normalize", False) else pooled
 
     def _queries(self, queries: list[Query]) -> torch.Tensor:
         texts = [query_text(q, self.params.get("use_vision_text", True)) for q in queries]
@@ -70,7 +73,9 @@ class DPRRetriever(nn.Module):
         """In-batch negatives plus the hard negatives: query i's target is passage i."""
         q = self._queries(queries)
         p = self._passages(positives + negatives)
-        return F.cross_entropy(q @ p.T, torch.arange(len(queries), device=q.device))
+        # unit vectors give scores in [-1, 1]: `scale` (an inverse temperature) sharpens the softmax
+        logits = (q @ p.T) * float(self.params.get("scale", 1.0))
+        return F.cross_entropy(logits, torch.arange(len(queries), device=q.device))
 
     @torch.no_grad()
     def _encode(self, fn, items: list, batch_size: int) -> DenseEmbeddings:

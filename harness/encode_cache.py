@@ -1,0 +1,99 @@
+"""Cache of encoded corpora: a re-run with the same weights, settings and passages reads the vectors back
+instead of encoding again (an index rebuilt with other settings; a zero-shot model scored on validation and
+then indexed). Entries live under .cache/encoded/<key>/, written atomically, least recently used evicted past
+FLMR_BENCH_ENCODE_CACHE_GIB (default 8); FLMR_BENCH_ENCODE_CACHE=0 turns the cache off, and deleting the
+folder is always safe."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.api import DenseEmbeddings, Embeddings, MultiVectorEmbeddings, Passage
+from harness.atomic import atomic_dir
+
+CACHE_DIR = Path(".cache") / "encoded"
+
+
+def enabled() -> bool:
+    return os.environ.get("FLMR_BENCH_ENCODE_CACHE", "1") != "0"
+
+
+def limit_bytes() -> int:
+    return int(float(os.environ.get("FLMR_BENCH_ENCODE_CACHE_GIB", "8")) * 2**30)
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def evict(cache_dir: Path, keep: Path) -> None:
+    """Least recently used entries go first once the cache holds more than its limit (never `keep`)."""
+    entries = [d for d in Path(cache_dir).iterdir() if (d / "done").is_file()]
+    sizes = {d: _size(d) for d in entries}
+    total = sum(sizes.values())
+    for d in sorted(entries, key=lambda d: (d / "done").stat().st_mtime):
+        if total <= limit_bytes():
+            break
+        if d != keep:
+            shutil.rmtree(d, ignore_errors=True)
+            total -= sizes[d]
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def corpus_digest(passages: list[Passage]) -> str:
+    h = hashlib.sha256()
+    for p in passages:
+        h.update(json.dumps([p.pid, p.title, p.text]).encode())
+    return h.hexdigest()
+
+
+def cache_key(model: torch.nn.Module, passages: list[Passage]) -> str:
+    settings = json.dumps({"class": type(model).__qualname__, "params": getattr(model, "params", {})},
+                          sort_keys=True, default=str)
+    return hashlib.sha256(f"{weights_digest(model)}|{settings}|{corpus_digest(passages)}".encode()).hexdigest()[:32]
+
+
+def _read(folder: Path) -> Embeddings:
+    if (folder / "vectors.npy").is_file():
+        return DenseEmbeddings(np.load(folder / "vectors.npy"))
+    return MultiVectorEmbeddings(np.load(folder / "tokens.npy"), np.load(folder / "offsets.npy"))
+
+
+def _write(folder: Path, emb: Embeddings) -> None:
+    if isinstance(emb, DenseEmbeddings):
+        np.save(folder / "vectors.npy", emb.vectors)
+    else:
+        np.save(folder / "tokens.npy", emb.tokens)
+        np.save(folder / "offsets.npy", emb.offsets)
+
+
+def encode_passages(model: Any, passages: list[Passage], cache_dir: Path = CACHE_DIR) -> tuple[Embeddings, bool]:
+    """The model's passage embeddings, and whether they came from the cache."""
+    if not enabled() or not isinstance(model, torch.nn.Module) or not list(model.parameters()):
+        return model.encode_passages(passages), False
+    folder = Path(cache_dir) / cache_key(model, passages)
+    if (folder / "done").is_file():
+        (folder / "done").touch()  # recently used
+        return _read(folder), True
+    emb = model.encode_passages(passages)
+    if isinstance(emb, (DenseEmbeddings, MultiVectorEmbeddings)):
+        with atomic_dir(folder) as tmp:
+            _write(tmp, emb)
+            (tmp / "done").write_text("")
+        evict(Path(cache_dir), keep=folder)
+    return emb, False

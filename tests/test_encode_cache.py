@@ -1,0 +1,71 @@
+"""The encoded-corpus cache: same weights, settings and passages read back; anything else encodes again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from harness import encode_cache
+from harness.api import DenseEmbeddings, Passage
+
+
+class Counting(torch.nn.Module):
+    def __init__(self, seed: int):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.proj = torch.nn.Linear(4, 3)
+        self.params = {"dim": 3}
+        self.calls = 0
+
+    def encode_passages(self, passages: list[Passage]) -> DenseEmbeddings:
+        self.calls += 1
+        x = torch.tensor([[len(p.text), len(p.title), i, 1.0] for i, p in enumerate(passages)])
+        return DenseEmbeddings(self.proj(x).detach().numpy())
+
+
+PASSAGES = [Passage("a", "A", "alpha text"), Passage("b", "B", "beta")]
+
+
+def test_second_encoding_comes_from_the_cache(tmp_path: Path):
+    m = Counting(0)
+    first, hit1 = encode_cache.encode_passages(m, PASSAGES, tmp_path)
+    second, hit2 = encode_cache.encode_passages(m, PASSAGES, tmp_path)
+    assert (hit1, hit2) == (False, True) and m.calls == 1
+    np.testing.assert_array_equal(first.vectors, second.vectors)
+
+
+@pytest.mark.parametrize("change", ["weights", "passages", "params"])
+def test_any_change_misses(tmp_path: Path, change: str):
+    m = Counting(0)
+    encode_cache.encode_passages(m, PASSAGES, tmp_path)
+    passages = PASSAGES
+    if change == "weights":
+        with torch.no_grad():
+            m.proj.bias += 1
+    elif change == "passages":
+        passages = [PASSAGES[0], Passage("b", "B", "beta edited")]
+    else:
+        m.params = {"dim": 3, "max_len": 9}
+    _, hit = encode_cache.encode_passages(m, passages, tmp_path)
+    assert not hit and m.calls == 2
+
+
+def test_least_recently_used_entries_go_past_the_limit(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("FLMR_BENCH_ENCODE_CACHE_GIB", str(1.5 * 200 / 2**30))  # room for one small entry
+    a, b = Counting(0), Counting(1)
+    encode_cache.encode_passages(a, PASSAGES, tmp_path)
+    encode_cache.encode_passages(b, PASSAGES, tmp_path)
+    assert len([d for d in tmp_path.iterdir() if (d / "done").is_file()]) == 1
+    _, hit = encode_cache.encode_passages(b, PASSAGES, tmp_path)
+    assert hit  # the newest stays
+
+
+def test_cache_can_be_turned_off(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("FLMR_BENCH_ENCODE_CACHE", "0")
+    m = Counting(0)
+    encode_cache.encode_passages(m, PASSAGES, tmp_path)
+    encode_cache.encode_passages(m, PASSAGES, tmp_path)
+    assert m.calls == 2 and not any(tmp_path.iterdir())

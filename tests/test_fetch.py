@@ -68,3 +68,20 @@ def test_cards_pin_what_they_can():
     assert len(wiki["source"]["revision"]) == 40
     gs = yaml.safe_load((ROOT / "datasets/okvqa_gs/card.yaml").read_text())
     assert gs["expected_counts"] == {"train_passages": 112724, "valid_passages": 168306, "test_passages": 168306}
+
+
+def test_fetch_checks_a_local_copy_when_the_hub_is_out_of_reach(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for f in (write_hub_folder(tmp_path / "gs") / "data").iterdir():  # named like the corpus card's splits
+        f.rename(f.with_name(f.name.replace("train-", "train_passages-").replace("test-", "test_passages-")))
+
+    def params(local: Path) -> dict:
+        p = _gs_params(str(local))
+        p["dataset"]["corpus"]["revision"] = "1" * 40
+        return p
+
+    with pytest.raises(InputError, match="expects 112724"):  # the copy is still held to the card's counts
+        fetch(params(tmp_path / "gs"), tmp_path / "gs.fetch.json")
+    assert not (tmp_path / "gs" / ".verified.json").exists()
+    with pytest.raises(InputError, match="cannot download"):  # and without a copy: the one-line error
+        fetch(params(tmp_path / "empty"), tmp_path / "empty.fetch.json")

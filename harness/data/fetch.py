@@ -99,12 +99,26 @@ def verify(card: Path, src: dict[str, Any], folder: Path) -> dict[str, Any]:
             "counts": counts}
 
 
+COMPLETE = ".verified.json"  # written into a download folder once it passed verification
+
+
 def fetch(params: dict[str, Any], out: Path) -> dict[str, Any]:
+    """A folder that passed verification before is kept; otherwise download (resuming a killed download);
+    where the hub cannot be reached but a copy is already in place, the copy is verified instead."""
     record: dict[str, Any] = {"dataset": params["dataset"]["name"], "downloads": []}
     for card, src in needed(params):
         folder = Path(src.get("local") or f"downloads/{card.parent.name}")
-        if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
-            folder = download(card, src)
-        record["downloads"].append({"card": str(card), **verify(card, src, folder)})
+        how = "verified before"
+        if not (folder / COMPLETE).is_file():
+            try:
+                download(card, src)
+                how = "downloaded"
+            except InputError:
+                if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
+                    raise
+                how = "local copy (hub not reached)"
+        checked = verify(card, src, folder)
+        write_json(folder / COMPLETE, checked)
+        record["downloads"].append({"card": str(card), "how": how, **checked})
     write_json(out, record)
     return record

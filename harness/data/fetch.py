@@ -61,7 +61,9 @@ def download(card: Path, src: dict[str, Any]) -> Path:
         raise InputError(card, "source.revision", f"{repo} needs a pinned 40-hex commit sha, got {revision!r}")
     try:
         from huggingface_hub import snapshot_download
+        from huggingface_hub.utils import logging as hf_logging
 
+        hf_logging.set_verbosity_error()  # its retry warnings would bury the one line below
         snapshot_download(repo_id=repo, repo_type="dataset", revision=revision, local_dir=str(folder),
                           allow_patterns=src.get("allow_patterns"))
     except Exception as exc:  # offline, DNS, HTTP or auth errors all end the same way

@@ -27,6 +27,15 @@ def git_state(repo: Path | None = None) -> dict[str, Any]:
     return {"sha": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
 
 
+def sha256_file(path: Path) -> str:
+    """sha256 of one file, read in blocks (data files can be large)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def hash_files(paths: list[Path]) -> str:
     """sha256 over the files' relative names and bytes, in sorted order (folders are walked)."""
     h = hashlib.sha256()

@@ -5,7 +5,6 @@ hub (toy, okvqa_mini) writes only the record. Hub access happens here and nowher
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import yaml
 from harness.atomic import write_json
 from harness.data.corpora import HUB_CORPORA
 from harness.errors import InputError
+from harness.provenance import sha256_file
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -46,14 +46,6 @@ def needed(params: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def download(card: Path, src: dict[str, Any]) -> Path:
     repo, revision = src["repo"], src.get("revision")
     folder = Path(src.get("local") or f"downloads/{card.parent.name}")
@@ -82,7 +74,7 @@ def verify(card: Path, src: dict[str, Any], folder: Path) -> dict[str, Any]:
         f = folder / rel
         if not f.is_file():
             raise InputError(card, f"source.sha256.{rel}", f"file missing from {folder}")
-        got = _sha256(f)
+        got = sha256_file(f)
         if got != expected:
             raise InputError(f, "sha256", f"is {got[:12]}..., the card pins {expected[:12]}... (damaged or other revision)")
         files[rel] = got

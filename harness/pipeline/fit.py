@@ -27,8 +27,6 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
     data = load_dataset(params)
     train_q, val_q = data.split("train"), data.split("val")
     positives = {qid: sorted(p for p, r in rels.items() if r > 0) for qid, rels in data.qrels.get("train", {}).items()}
-    hard = mine_hard_negatives(train_q, data.corpus, {k: set(v) for k, v in positives.items()},
-                               int(protocol.get("hard_negative_pool", 20)))
     model = ctx.retriever_class().create(ctx.settings["method_params"], ctx.settings["seed"]).to(device)
     metric = protocol["select_on"]
     pids = [p.pid for p in data.corpus]
@@ -44,6 +42,9 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
 
     if not getattr(model, "trainable", True) or int(protocol["steps"]) == 0:
         return _untrained(params, run_id, ctx, model, device, validate, len(train_q), len(val_q), metric)
+    # mined only for runs that train: BM25 over every training query is wasted on zero-shot rows
+    hard = mine_hard_negatives(train_q, data.corpus, {k: set(v) for k, v in positives.items()},
+                               int(protocol.get("hard_negative_pool", 20)))
     ckpt = paths.checkpoint_dir(params, run_id)
     phases = {}
     # Method-defined phases before fine-tuning (e.g. FLMR's mapping-network pre-training), same loop and rules.

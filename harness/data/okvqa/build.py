@@ -3,7 +3,6 @@ split from train, attach the corpus, write qrels, and record everything in manif
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from pathlib import Path
@@ -19,6 +18,7 @@ from harness.data.pseudo_qrels import pseudo_qrels
 from harness.data.schema import write_corpus, write_qrels, write_queries
 from harness.data.splits import carve_validation, ids_digest
 from harness.errors import InputError
+from harness.provenance import sha256_file
 
 ROOT_ENV = "FLMR_BENCH_OKVQA_ROOT"  # overrides dataset.okvqa.root (CI: the shared data folder)
 # settings of the build itself; the rest of dataset.okvqa belongs to the source reader
@@ -28,17 +28,6 @@ BUILD_KEYS = ("source", "root", "val_size", "val_seed", "vision_text", "use_visi
 
 def data_root(s: dict[str, Any]) -> Path:
     return Path(os.environ.get(ROOT_ENV) or s.get("root", ".")).resolve()
-
-
-def _sha256(path: str) -> str | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    h = hashlib.sha256()
-    with p.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _query(q: OkvqaQuestion, split: str, vt: VisionTextSettings, use_vision_text: bool) -> Query:
@@ -108,7 +97,7 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
             write_qrels(tmp / "qrels" / f"{sp}.tsv", rel)
         manifest = {
             "dataset": ds["name"], "source": s.get("source"), "root": str(data_root(s)),
-            "inputs": {name: {"path": path, "sha256": _sha256(path)} for name, path in sorted(inputs.items())},
+            "inputs": {name: {"path": path, "sha256": sha256_file(Path(path)) if Path(path).is_file() else None} for name, path in sorted(inputs.items())},
             "corpus": {**corpus_info, "passages": len(corpus)},
             "counts": {sp: len(v) for sp, v in by_split.items()},
             "skipped": skips.as_dict(),

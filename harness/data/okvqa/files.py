@@ -179,6 +179,22 @@ def readable_image(path: Path) -> str | None:
     return None
 
 
+def check_image(candidate: Path, origin: str, qid: str, require: bool, skips: SkipLog, verify: bool = True
+                ) -> tuple[Path | None, bool]:
+    """(the image if readable, whether to drop the question). A corrupt image is always counted; without
+    `require`, the question is kept without it, and an image absent from a partial folder is no skip (the
+    manifest counts questions with images)."""
+    problem = readable_image(candidate) if verify else (None if candidate.is_file() else "image_missing")
+    if problem is None:
+        return candidate, False
+    if require:
+        skips.add(f"{origin}: {problem}", qid)
+        return None, True
+    if problem == "image_corrupt":
+        skips.add(f"{origin}: image_corrupt (question kept without its image)", qid)
+    return None, False
+
+
 def load_files_source(src: FilesSource, skips: SkipLog) -> tuple[list[OkvqaQuestion], dict[str, str]]:
     """All questions of both origins, and the input files read (relative path -> path) for provenance."""
     used: dict[str, str] = {}
@@ -211,17 +227,10 @@ def load_files_source(src: FilesSource, skips: SkipLog) -> tuple[list[OkvqaQuest
                 continue
             image = None
             if image_dir is not None:
-                candidate = image_dir / src.image_names[origin].format(q["image_id"])
-                problem = readable_image(candidate) if src.verify_images else (
-                    None if candidate.is_file() else "image_missing")
-                if problem is None:
-                    image = candidate
-                elif src.require_images:
-                    skips.add(f"{origin}: {problem}", q["qid"])
+                image, drop = check_image(image_dir / src.image_names[origin].format(q["image_id"]), origin,
+                                          q["qid"], src.require_images, skips, src.verify_images)
+                if drop:
                     continue
-                elif problem == "image_corrupt":
-                    skips.add(f"{origin}: image_corrupt (question kept without its image)", q["qid"])
-                # an image absent from a partial folder is no skip: the manifest counts questions with images
             elif src.require_images:
                 raise InputError("params.yaml", f"dataset.okvqa.images.{origin}",
                                  "missing: require_images needs an image folder")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.data.okvqa.files import keep_answers, readable_image
+from harness.data.okvqa.files import check_image, keep_answers
 from harness.data.okvqa.record import DetectedObject, OkvqaQuestion, SkipLog
 from harness.data.sources import load_hf_split
 from harness.errors import InputError
@@ -64,14 +64,9 @@ def rows_to_questions(rows: list[dict[str, Any]], origin: str, where: str, image
             file = image_dir / Path(str(name)).name
             if file.suffix == "":
                 file = file.with_suffix(".jpg")
-            problem = readable_image(file)
-            if problem is None:
-                image = file
-            elif require_images:
-                skips.add(f"{origin}: {problem}", qid)
+            image, drop = check_image(file, origin, qid, require_images, skips)
+            if drop:
                 continue
-            elif problem == "image_corrupt":
-                skips.add(f"{origin}: image_corrupt (question kept without its image)", qid)
         out.append(OkvqaQuestion(qid=qid, question=question, image_id=str(row.get("img_id") or name or ""),
                                  answers=answers, origin=origin, caption=_caption(row.get("img_caption")),
                                  objects=_objects(where, qid, row.get("objects")), ocr=_ocr(row.get("img_ocr")),

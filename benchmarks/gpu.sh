@@ -29,8 +29,8 @@ $PY benchmarks/late_interaction.py --corpus synthetic --passages 100000 --querie
   --exact-sample 20 --device cuda --out "$OUT/late_synthetic_100k_cuda.json"
 
 echo "== 3. pipeline latency per run, toy world (CUDA)"
-PARAMS=$(mktemp --suffix=.yaml)
-$PY -m harness --params "$PARAMS" profile gpu_latency
+PARAMS=pipelines/gpu_latency/params.yaml
+export FLMR_BENCH_ALLOW_DIRTY=1   # a copied tree on the GPU machine may carry uncommitted files; records say so
 $PY -m harness --params "$PARAMS" prepare
 runs=$($PY -c "import sys, yaml; print(' '.join(yaml.safe_load(open(sys.argv[1]))['runs']))" "$PARAMS")
 for run in $runs; do
@@ -39,4 +39,4 @@ for run in $runs; do
   $PY -m harness --params "$PARAMS" evaluate --run "$run" --device cuda >/dev/null
 done
 echo "total $(( $(date +%s) - start )) s"
-$PY benchmarks/gpu_summary.py --runs results/gpu-latency/runs --out "$OUT"
+$PY benchmarks/gpu_summary.py --runs results/gpu_latency/runs/main --out "$OUT"

@@ -55,6 +55,9 @@ class DenseEmbeddings:
     def __len__(self) -> int:
         return int(self.vectors.shape[0])
 
+    def select(self, rows: list[int]) -> "DenseEmbeddings":
+        return DenseEmbeddings(self.vectors[np.asarray(rows, dtype=np.int64)])
+
 
 @dataclass
 class MultiVectorEmbeddings:
@@ -69,6 +72,12 @@ class MultiVectorEmbeddings:
     def item(self, i: int) -> np.ndarray:
         return self.tokens[self.offsets[i] : self.offsets[i + 1]]
 
+    def select(self, rows: list[int]) -> "MultiVectorEmbeddings":
+        parts = [self.item(i) for i in rows]
+        lengths = np.array([len(x) for x in parts], dtype=self.offsets.dtype)
+        tokens = np.concatenate(parts) if parts else self.tokens[:0]
+        return MultiVectorEmbeddings(tokens, np.concatenate([[0], np.cumsum(lengths)]).astype(self.offsets.dtype))
+
 
 @dataclass
 class TextEmbeddings:
@@ -78,6 +87,9 @@ class TextEmbeddings:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def select(self, rows: list[int]) -> "TextEmbeddings":
+        return TextEmbeddings([self.texts[i] for i in rows])
 
 
 Embeddings = DenseEmbeddings | MultiVectorEmbeddings | TextEmbeddings

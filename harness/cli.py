@@ -22,6 +22,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from harness import paths
     from harness.data.fetch import fetch
 
+    if args.resolve:
+        return cmd_fetch_resolve(args)
     params = _params(args)
     rec = fetch(params, paths.fetch_record(params))
     print(json.dumps({d["card"]: d["counts"] for d in rec["downloads"]} or "nothing to fetch", sort_keys=True))
@@ -47,7 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from harness.pipeline.build_index import build_index
 
-    s = build_index(_params(args), args.run, args.device)
+    s = build_index(_params(args), args.run, args.corpus, args.device)
     print(f"{args.run}: {s['backend']} {s['vectors']} vectors, {s['bytes_on_disk']:,} bytes")
     return 0
 
@@ -55,7 +57,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from harness.pipeline.evaluate import evaluate
 
-    rec = evaluate(_params(args), args.run, args.device)
+    rec = evaluate(_params(args), args.run, args.task, args.device)
     print(json.dumps({k: round(v, 2) for k, v in rec["metrics"].items()}, sort_keys=True))
     return 0
 
@@ -79,13 +81,14 @@ def cmd_vqa(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from harness import paths
     from harness.report.plots import success_plot
-    from harness.report.tables import to_markdown, write_tables
+    from harness.report.tables import write_tables
 
     params = _params(args)
-    df = write_tables(params)
+    write_tables(params)
     success_plot(params)
-    print(to_markdown(df))
+    print((paths.tables_dir(params) / "summary.md").read_text(encoding="utf-8"))
     return 0
 
 
@@ -96,7 +99,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     run = read_run(args.run)
     queries = read_queries(args.queries, check_images=False)
-    queries = [q for q in queries if q.split == args.split] if args.split else [q for q in queries if q.qid in run]
+    if args.only_present:
+        queries = [q for q in queries if q.qid in run]  # explicitly asked: the queries the run holds
+    else:  # the whole split: a query missing from the run is a miss
+        split = args.split or ("test" if any(q.split == "test" for q in queries) else None)
+        queries = [q for q in queries if split is None or q.split == split]
     corpus = {p.pid: p for p in read_corpus(args.corpus)}
     qrels: dict = {}
     qrels_files = [Path(args.qrels)] if args.qrels else [Path(args.queries).parent / "qrels" / f"{s}.tsv" for s in SPLITS]
@@ -140,16 +147,47 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_profile(args: argparse.Namespace) -> int:
-    from harness.profiles import use_profile
+def cmd_pipelines(args: argparse.Namespace) -> int:
+    from harness import dvcfile
 
-    print(use_profile(args.name, Path(args.params)))
+    if args.check:
+        stale = dvcfile.stale()
+        print("\n".join(f"stale: {f}" for f in stale) or "every pipeline file is up to date")
+        return 1 if stale else 0
+    changed = dvcfile.write_all()
+    print("\n".join(f"wrote {f}" for f in changed) or "every pipeline file is up to date")
+    return 0
+
+
+def cmd_repro_all(args: argparse.Namespace) -> int:
+    from harness.repro_all import repro_all
+
+    return repro_all(args.pipelines, dry=args.dry)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from harness.report.site import refresh_latency, write_site
+
+    refresh_latency()
+    for f in write_site(readme=args.readme):
+        print(f"wrote {f}")
+    return 0
+
+
+def cmd_fetch_resolve(args: argparse.Namespace) -> int:
+    from harness.data.fetch import resolve_revisions
+
+    for line in resolve_revisions(_params(args)):
+        print(line)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness", description=f"flmr-bench pipeline: {STAGES}; plus scoring tools.")
-    p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    p.add_argument("--params", default="params.yaml",
+                   help="params file (default: params.yaml, the embedded default; pipelines/<name>/params.yaml)")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="let stages write records from a tree with uncommitted changes (the records say so)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn, help: str, run: bool = False) -> argparse.ArgumentParser:
@@ -158,9 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
         if run:
             sp.add_argument("--run", required=True, help="run id (a key of `runs` in params.yaml)")
             sp.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+        if run and name == "index":
+            sp.add_argument("--corpus", default="full", help="corpus id of a task (full, subset<N>-seed<S>)")
+        if run and name == "evaluate":
+            sp.add_argument("--task", help="task name (a key of `tasks` in params; default: the main task)")
         return sp
 
-    add("fetch", cmd_fetch, "stage 0: download and verify what the profile needs from the hub (nothing for toy)")
+    sp = add("fetch", cmd_fetch, "stage 0: download and verify what the pipeline needs from the hub (nothing for toy)")
+    sp.add_argument("--resolve", action="store_true",
+                    help="write the commit each card's `revision: null` resolves to into the card (needs the hub)")
     add("prepare", cmd_prepare, "stage 1: write the dataset folder data/<name>/")
     add("train", cmd_train, "stage 2: train one run under the shared protocol -> models/<profile>/<run>/", run=True)
     add("index", cmd_index, "stage 3: encode the corpus and build the index -> indexes/<profile>/<run>/", run=True)
@@ -178,21 +222,54 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--corpus", required=True, help="corpus.jsonl")
     sp.add_argument("--ks", default="5,10,20,50")
     sp.add_argument("--qrels", help="qrels TSV (default: qrels/*.tsv beside the queries file, if any)")
-    sp.add_argument("--split", help="score this split's queries (default: the queries present in the run)")
+    sp.add_argument("--split", help="score this split's queries, a query missing from the run counting as a miss "
+                    "(default: test)")
+    sp.add_argument("--only-present", action="store_true",
+                    help="score only the queries present in the run (not comparable with the pipeline's numbers)")
     sp = add("vqa-score", cmd_vqa_score, "official VQA accuracy and EM of predictions (JSON on stdout, percentages)")
     sp.add_argument("--predictions", required=True, help="JSON {qid: answer} (or a list of {question_id, answer})")
     sp.add_argument("--answers", required=True, help="JSONL of {qid, answers}; a queries.jsonl works too")
     add("methods", cmd_methods, "list the method folders found under methods/")
     sp = add("validate", cmd_validate, "check a dataset folder, decoding every image")
     sp.add_argument("dataset", help="dataset folder (holding queries.jsonl, corpus.jsonl)")
-    sp = add("profile", cmd_profile, "write profiles/<name>.yaml over params.yaml (then run dvc repro)")
-    sp.add_argument("name")
+    sp = add("pipelines", cmd_pipelines, "write every pipeline's params.yaml and dvc.yaml (pipelines/<name>/)")
+    sp.add_argument("--check", action="store_true", help="only list files that differ from what would be written")
+    sp = add("repro-all", cmd_repro_all, "dvc repro every offline pipeline, one table after another, timed")
+    sp.add_argument("pipelines", nargs="*", help="names (default: every pipeline that needs no hub and no GPU)")
+    sp.add_argument("--dry", action="store_true", help="list the stages that would run (dvc repro --dry)")
+    sp = add("site", cmd_site, "write results/index.html from the long tables and refresh the latency tables")
+    sp.add_argument("--readme", action="store_true", help="also copy each summary table into README.md")
     return p
+
+
+PIPELINE_STAGES = ("fetch", "prepare", "train", "index", "evaluate", "reader-train", "vqa", "report")
+
+
+def _check_requirements(params: dict) -> None:
+    """A pipeline that needs a GPU stops at once, in one line, where none is visible (never a silent skip)."""
+    from harness.paths import params_file
+
+    if "gpu" in params.get("requires", []):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InputError(params_file(params), "requires", "this pipeline needs a CUDA GPU and torch sees none "
+                             "here; run it on a GPU machine")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command in PIPELINE_STAGES:
+            import os
+
+            from harness.provenance import ALLOW_DIRTY_ENV, require_clean_tree
+
+            if args.allow_dirty:
+                os.environ[ALLOW_DIRTY_ENV] = "1"
+            if not getattr(args, "resolve", False):
+                _check_requirements(_params(args))
+                require_clean_tree()
         return args.fn(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

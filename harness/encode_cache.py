@@ -18,6 +18,7 @@ import torch
 
 from harness.api import DenseEmbeddings, Embeddings, MultiVectorEmbeddings, Passage
 from harness.atomic import atomic_dir
+from harness.code_deps import code_digest, method_code
 
 CACHE_DIR = Path(".cache") / "encoded"
 
@@ -62,10 +63,17 @@ def corpus_digest(passages: list[Passage]) -> str:
     return h.hexdigest()
 
 
+def encoder_code_digest(model: torch.nn.Module) -> str:
+    """The code that turns passages into vectors: the model's method folder and every project module it
+    imports (passage text, backbones, ...), so an edit there never reuses stale vectors."""
+    return code_digest(method_code(type(model).__module__))
+
+
 def cache_key(model: torch.nn.Module, passages: list[Passage]) -> str:
     settings = json.dumps({"class": type(model).__qualname__, "params": getattr(model, "params", {})},
                           sort_keys=True, default=str)
-    return hashlib.sha256(f"{weights_digest(model)}|{settings}|{corpus_digest(passages)}".encode()).hexdigest()[:32]
+    parts = [weights_digest(model), settings, encoder_code_digest(model), corpus_digest(passages)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 def _read(folder: Path) -> Embeddings:

@@ -63,6 +63,21 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "index": {"type": "object"},
+        # evaluation tasks (harness/tasks.py); the first is the main task. Default: {main: {split: eval.split}}
+        "tasks": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^[A-Za-z0-9_.]+$"},
+            "additionalProperties": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {"split": {"enum": ["val", "test"]}, "corpus": {"type": "string"},
+                               "subset": {"type": "object", "required": ["size"], "additionalProperties": False,
+                                          "properties": {"size": _POS_INT, "seed": _INT}}},
+            },
+        },
+        # what a pipeline needs beyond this machine; its stages stop with one line where it is missing
+        "requires": {"type": "array", "items": {"enum": ["gpu", "hub"]}},
         "reader": {
             "type": "object",
             "required": ["backbone", "top_k", "max_input_length", "max_answer_length"],
@@ -82,6 +97,8 @@ SCHEMA: dict[str, Any] = {
                     "params": {"type": "object"},
                     "protocol": {"type": "object"},
                     "index": {"type": "object"},
+                    # evaluate the model another pipeline trained under this run id (no train stage here)
+                    "from": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
                 },
             },
         },
@@ -114,6 +131,7 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if errors:
         err = errors[0]
         raise InputError(path, _field_path(err), _short(err))
+    params["_source"] = str(path)  # for error messages; never hashed (see params_hash)
     return params
 
 
@@ -136,13 +154,15 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def params_hash(obj: Any) -> str:
+    if isinstance(obj, dict):
+        obj = {k: v for k, v in obj.items() if k != "_source"}
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def run_settings(params: dict, run_id: str, method_defaults: dict) -> dict:
     """Everything one run uses: its method params, protocol and index settings, with overrides applied."""
     if run_id not in params["runs"]:
-        raise InputError("params.yaml", f"runs.{run_id}", "no such run")
+        raise InputError(params.get("_source", "params.yaml"), f"runs.{run_id}", "no such run")
     run = params["runs"][run_id]
     return {
         "run_id": run_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -11,20 +12,50 @@ from typing import Any
 
 import torch
 
+from harness.errors import InputError
+
+ALLOW_DIRTY_ENV = "FLMR_BENCH_ALLOW_DIRTY"
 LIBRARIES = ("torch", "transformers", "faiss-cpu", "faiss-gpu-cu12", "numpy", "bm25s", "dvc", "flmr-bench")
 
 
+def _is_output(path: str) -> bool:
+    """Files the pipelines themselves rewrite (results, DVC lock files) do not make the code dirty."""
+    return path.startswith("results/") or path == "dvc.lock" or path.endswith("/dvc.lock")
+
+
 def git_state(repo: Path | None = None) -> dict[str, Any]:
+    """HEAD's commit and whether the tree differs from it: modified or untracked (not ignored) files, pipeline
+    outputs aside. No git (a copied project): sha and dirty are None."""
     repo = repo or Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
+                                capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return {"sha": None, "dirty": None}
-    if sha.returncode != 0:
+    if sha.returncode != 0 or status.returncode != 0:
         return {"sha": None, "dirty": None}
-    return {"sha": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    changed = [line[3:].strip('"') for line in status.stdout.splitlines() if line.strip()]
+    changed = [c.split(" -> ")[-1] for c in changed if not _is_output(c.split(" -> ")[-1])]
+    state: dict[str, Any] = {"sha": sha.stdout.strip(), "dirty": bool(changed)}
+    if changed:
+        state["changed"] = changed[:10]
+    return state
+
+
+def allow_dirty() -> bool:
+    return os.environ.get(ALLOW_DIRTY_ENV, "") not in ("", "0")
+
+
+def require_clean_tree(repo: Path | None = None) -> dict[str, Any]:
+    """A stage writes records and tables only from committed code, unless dirty runs are allowed (and then
+    the record says so)."""
+    state = git_state(repo)
+    if state["dirty"] and not allow_dirty():
+        shown = ", ".join(state["changed"][:3]) + (" ..." if len(state["changed"]) > 3 else "")
+        raise InputError("working tree", "git", f"uncommitted changes ({shown}): a number must come from committed "
+                         f"code; commit first, or pass --allow-dirty ({ALLOW_DIRTY_ENV}=1) and the record says so")
+    return {**state, "allow_dirty": bool(state["dirty"])}
 
 
 def sha256_file(path: Path) -> str:

@@ -26,6 +26,7 @@ RECORD_SCHEMA: dict[str, Any] = {
         "variant": {"type": "string"},
         "dataset": {"type": "string"},
         "corpus": {"type": "string"},
+        "task": {"type": "string"},
         "split": {"type": "string"},
         "profile": {"type": "string"},
         "metrics": _NUM_MAP,
@@ -70,3 +71,25 @@ def read_record(path: Path) -> dict[str, Any]:
         raise InputError(path, "-", f"cannot read run record ({exc})") from None
     validate(record, path)
     return record
+
+
+# What varies from one run of the same code to the next (wall times, latency, the commit that ran it, library
+# builds, the device): kept in run.json, out of run_facts.json, the part DVC tracks and the tables read, so a
+# regeneration from a fresh clone leaves dvc.lock and every metric table byte-identical.
+VOLATILE = ("phases", "latency")
+VOLATILE_PROVENANCE = ("git", "libraries", "device")
+
+
+def facts_of(record: dict[str, Any]) -> dict[str, Any]:
+    facts = {k: v for k, v in record.items() if k not in VOLATILE}
+    prov = record["provenance"]
+    facts["provenance"] = {k: v for k, v in prov.items() if k not in VOLATILE_PROVENANCE}
+    facts["provenance"]["dirty"] = bool((prov.get("git") or {}).get("dirty"))
+    return facts
+
+
+def read_facts(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(path, "-", f"cannot read run facts ({exc})") from None

@@ -27,3 +27,12 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared OK-VQA data not found at {path} (set FLMR_BENCH_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def scratch_records_may_come_from_a_dirty_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests write records into scratch folders, never into committed results, so they run on a tree with
+    uncommitted changes too (tests/test_dirty_tree.py checks the refusal itself with the variable unset)."""
+    from harness.provenance import ALLOW_DIRTY_ENV
+
+    monkeypatch.setenv(ALLOW_DIRTY_ENV, "1")

@@ -69,3 +69,28 @@ def test_cache_can_be_turned_off(tmp_path: Path, monkeypatch):
     encode_cache.encode_passages(m, PASSAGES, tmp_path)
     encode_cache.encode_passages(m, PASSAGES, tmp_path)
     assert m.calls == 2 and not any(tmp_path.iterdir())
+
+
+def test_an_edit_to_the_passage_code_changes_the_code_digest(tmp_path: Path):
+    """The key includes the code that turns passages into vectors: the method's folder and every project module
+    it imports (here harness/text.py, where passage_text lives), so an edit never reuses stale vectors."""
+    import shutil
+
+    from harness.code_deps import ROOT, code_digest, method_code
+
+    for name in ("harness", "methods"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    files = method_code("methods.dpr.model", tmp_path)
+    assert tmp_path / "harness/text.py" in files and tmp_path / "methods/dpr/model.py" in files
+    before = code_digest(files, tmp_path)
+    text = tmp_path / "harness/text.py"
+    text.write_text(text.read_text().replace('f"{p.title}. {p.text}"', 'f"{p.title}: {p.text}"'))
+    assert code_digest(method_code("methods.dpr.model", tmp_path), tmp_path) != before
+
+
+def test_a_new_code_digest_misses_the_cache(tmp_path: Path, monkeypatch):
+    m = Counting(0)
+    encode_cache.encode_passages(m, PASSAGES, tmp_path)
+    monkeypatch.setattr(encode_cache, "encoder_code_digest", lambda model: "edited")
+    _, hit = encode_cache.encode_passages(m, PASSAGES, tmp_path)
+    assert hit is False and m.calls == 2

@@ -37,7 +37,7 @@ def project(tmp_path_factory) -> Path:
 def test_method_goes_through_the_pipeline(project, monkeypatch, case, run):
     monkeypatch.chdir(project)
     params = load_params("params.yaml")
-    if not Path("data/toy/queries.jsonl").is_file():
+    if not Path(f"data/{params['profile']}/queries.jsonl").is_file():
         prepare(params)
     run_id = case.split(":", 1)[1].replace("_", "-") + "-c"
     run = {**run, "params": {**run.get("params", {})}}
@@ -52,7 +52,7 @@ def test_method_goes_through_the_pipeline(project, monkeypatch, case, run):
     stats = build_index(params, run_id)
     assert stats["items"] == 48 and stats["bytes_on_disk"] > 0
     evaluate(params, run_id)
-    record = read_record(Path("results/toy/runs") / run_id / "run.json")
+    record = read_record(Path("results/toy/runs/main") / run_id / "run.json")
     assert record["counts"]["queries"] == 10 and record["counts"]["queries_effective"] == 10
     assert set(record["metrics"]) >= {"PR-Success@5", "PR-Success@50", "MRR@10"}
     assert record["family"] == discover()[run["method"]].family

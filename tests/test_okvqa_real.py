@@ -15,7 +15,7 @@ from harness.data.okvqa.build import build_okvqa, load_questions
 from harness.data.okvqa.record import SkipLog
 
 ROOT = Path(__file__).resolve().parent.parent
-MINI = yaml.safe_load((ROOT / "profiles" / "okvqa_mini.yaml").read_text())
+MINI = yaml.safe_load((ROOT / "pipelines" / "okvqa_mini" / "overrides.yaml").read_text())
 CARD = yaml.safe_load((ROOT / "datasets" / "okvqa" / "card.yaml").read_text())
 
 
@@ -46,7 +46,7 @@ def test_bm25_beats_random_on_a_real_slice(shared_data: Path, tmp_path: Path, mo
     from harness.pipeline.fit import fit
 
     monkeypatch.chdir(tmp_path)
-    params = yaml.safe_load((ROOT / "profiles" / "toy.yaml").read_text())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update({k: MINI[k] for k in ("profile", "dataset", "eval", "index")})
     params["dataset"]["okvqa"].update(root=str(shared_data), limit={"train": 200, "test": 150}, val_size=40)
     params["dataset"]["corpus"]["limit"] = 4000
@@ -74,7 +74,7 @@ def test_zero_shot_minilm_row_encodes_the_corpus_once(shared_data: Path, tmp_pat
     from harness.pipeline.fit import fit
 
     monkeypatch.chdir(tmp_path)
-    params = yaml.safe_load((ROOT / "profiles" / "toy.yaml").read_text())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update({k: MINI[k] for k in ("profile", "dataset", "eval", "index", "protocol")})
     params["dataset"]["okvqa"].update(root=str(shared_data), limit={"train": 60, "test": 40}, val_size=20)
     params["dataset"]["corpus"]["limit"] = 300

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from harness.atomic import write_json
+from harness.atomic import write_json, write_text
 from harness.data.corpora import HUB_CORPORA
 from harness.errors import InputError
 from harness.provenance import sha256_file
@@ -116,3 +116,40 @@ def fetch(params: dict[str, Any], out: Path) -> dict[str, Any]:
         record["downloads"].append({"card": str(card), "how": how, **checked})
     write_json(out, record)
     return record
+
+
+def _pin_in_card(card: Path, repo: str, sha: str) -> None:
+    """Replace the `revision:` line that follows `repo: <repo>` in the card, keeping its layout and comments."""
+    lines = card.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(rf"^\s*repo:\s*{re.escape(repo)}\s*(#.*)?$", line)), None)
+    for i in range(start + 1 if start is not None else len(lines), len(lines)):
+        m = re.match(r"^(\s*revision:\s*)(\S+)(.*)$", lines[i].rstrip("\n"))
+        if m:
+            lines[i] = f"{m.group(1)}{sha}   # resolved by `python -m harness fetch --resolve`\n"
+            write_text(card, "".join(lines))
+            return
+    raise InputError(card, "source.revision", f"no `revision:` line after `repo: {repo}` to pin")
+
+
+def resolve_revisions(params: dict[str, Any]) -> list[str]:
+    """Pin every card this pipeline needs whose revision is null to the commit the hub serves now, so every
+    later fetch is pinned. Needs the hub; offline it is one line naming the repository."""
+    done = []
+    for card, src in needed(params):
+        repo, revision = src["repo"], src.get("revision")
+        if revision and SHA.match(str(revision)):
+            done.append(f"{card}: {repo} already pinned at {revision}")
+            continue
+        try:
+            from huggingface_hub import HfApi
+            from huggingface_hub.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()
+            sha = HfApi().dataset_info(repo).sha
+        except Exception as exc:  # offline, DNS, HTTP or auth errors all end the same way
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise InputError(card, "source.revision", f"cannot resolve {repo} on the hub ({reason}); run "
+                             "`python -m harness fetch --resolve` where the hub is reachable") from None
+        _pin_in_card(card, repo, sha)
+        done.append(f"{card}: {repo} pinned at {sha}")
+    return done or ["nothing to resolve: this pipeline needs nothing from the hub"]

@@ -10,9 +10,11 @@ import torch
 
 from harness import methods, paths
 from harness.api import MethodSpec
+from harness.code_deps import code_digest, import_closure, method_code
 from harness.data.schema import Dataset
 from harness.params import params_hash, run_settings
 from harness.provenance import hash_files
+from harness.tasks import Task, subset_ids
 
 
 @dataclass
@@ -34,13 +36,20 @@ def run_context(params: dict[str, Any], run_id: str) -> RunContext:
     from harness.errors import InputError
 
     if run_id not in params["runs"]:
-        raise InputError("params.yaml", f"runs.{run_id}", f"no such run; runs are {sorted(params['runs'])}")
+        raise InputError(paths.params_file(params), f"runs.{run_id}", f"no such run; runs are {sorted(params['runs'])}")
     spec = methods.get(params["runs"][run_id]["method"])
     return RunContext(params, run_id, spec, run_settings(params, run_id, methods.default_params(spec)))
 
 
-def load_dataset(params: dict[str, Any], check_images: bool = True) -> Dataset:
-    return Dataset(paths.data_dir(params), check_images=check_images)
+def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task | None = None) -> Dataset:
+    """The pipeline's dataset; with a task whose corpus is a subset, the corpus and qrels are cut to it."""
+    data = Dataset(paths.data_dir(params), check_images=check_images)
+    if task is not None and task.subset_size is not None:
+        keep = subset_ids([p.pid for p in data.corpus], task.subset_size, int(task.subset_seed))
+        data.corpus = [p for p in data.corpus if p.pid in keep]
+        data.qrels = {s: {q: {p: r for p, r in rels.items() if p in keep} for q, rels in qrels.items()}
+                      for s, qrels in data.qrels.items()}
+    return data
 
 
 def data_hash(params: dict[str, Any]) -> str:
@@ -55,4 +64,11 @@ def pick_device(requested: str | None = None) -> str:
 
 
 def model_hash(model_dir: Path) -> str:
-    return hash_files([Path(model_dir) / "model.safetensors"])
+    """What defines the model: every file of its folder (weights, config, vocabulary, params) but the training
+    summary, so a model without weights (BM25) is still told apart by its settings."""
+    return hash_files([f for f in sorted(Path(model_dir).rglob("*")) if f.is_file() and f.name != "train.json"])
+
+
+def training_code_digest(spec: MethodSpec) -> str:
+    """The code a training run executes: the shared loop and the method's own code."""
+    return code_digest([*import_closure(["harness.pipeline.fit"]), *method_code(spec.target)])

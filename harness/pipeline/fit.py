@@ -8,12 +8,27 @@ import time
 from typing import Any
 
 from harness import encode_cache, paths
-from harness.atomic import atomic_dir
+from harness.atomic import atomic_dir, write_json
 from harness.index import exact_search
 from harness.metrics.retrieval import evaluate_run
 from harness.negatives import mine_hard_negatives
-from harness.pipeline.common import load_dataset, pick_device, run_context
+from harness.pipeline.common import load_dataset, pick_device, run_context, training_code_digest
+from harness.params import params_hash
 from harness.train import result_dict, train
+
+# run-to-run noise: written beside the results (paths.timing_file), never into the model folder, so an
+# identical re-run leaves the model's hash, and so every stage downstream, unchanged
+NOISE = ("seconds", "resumed_from")
+
+
+def _save(params: dict[str, Any], run_id: str, model: Any, summary: dict[str, Any]) -> None:
+    with atomic_dir(paths.model_dir(params, run_id)) as tmp:
+        model.save(tmp)
+        (tmp / "train.json").write_text(json.dumps({k: v for k, v in summary.items() if k not in NOISE},
+                                                   indent=2, sort_keys=True))
+    timing = {k: summary[k] for k in NOISE if k in summary}
+    timing["phases"] = {name: {k: ph[k] for k in NOISE if k in ph} for name, ph in summary.get("phases", {}).items()}
+    write_json(paths.timing_file(params, f"train-{run_id}"), {**timing, "device": summary["device"]})
 
 
 def _metric_depth(name: str) -> int:
@@ -46,6 +61,8 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
     hard = mine_hard_negatives(train_q, data.corpus, {k: set(v) for k, v in positives.items()},
                                int(protocol.get("hard_negative_pool", 20)))
     ckpt = paths.checkpoint_dir(params, run_id)
+    # a checkpoint resumes only under the same settings and the same code (a stale one is discarded)
+    resume_key = params_hash({"settings": ctx.settings, "code": training_code_digest(ctx.spec)})
     phases = {}
     # Method-defined phases before fine-tuning (e.g. FLMR's mapping-network pre-training), same loop and rules.
     for phase in getattr(model, "phases", lambda: [])():
@@ -53,19 +70,17 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
         overrides = {k: v for k, v in phase.items() if k != "name"}
         r = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
                   protocol={**protocol, **overrides}, seed=ctx.settings["seed"], ckpt_dir=ckpt / phase["name"],
-                  validate=validate, settings_hash=ctx.settings_hash)
+                  validate=validate, settings_hash=resume_key)
         phases[phase["name"]] = result_dict(r)
     if phases:
         model.set_phase("finetune")
     result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
                    protocol=protocol, seed=ctx.settings["seed"], ckpt_dir=ckpt / "finetune", validate=validate,
-                   settings_hash=ctx.settings_hash)
+                   settings_hash=resume_key)
     summary = {"run_id": run_id, "method": ctx.spec.name, "settings": ctx.settings, "device": device,
                "train_queries": len(train_q), "val_queries": len(val_q), "selected_on": f"val {metric}",
                "phases": phases, **result_dict(result)}
-    with atomic_dir(paths.model_dir(params, run_id)) as tmp:
-        model.save(tmp)
-        (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    _save(params, run_id, model, summary)
     shutil.rmtree(ckpt, ignore_errors=True)  # the run finished; nothing left to resume
     return summary
 
@@ -80,7 +95,5 @@ def _untrained(params: dict[str, Any], run_id: str, ctx: Any, model: Any, device
                "best_step": 0, "best_score": score, "steps_run": 0, "stopped_early": False, "resumed_from": None,
                "seconds": time.perf_counter() - t0, "history": [{"step": 0, "val": score}],
                "zero_shot": getattr(model, "trainable", True)}
-    with atomic_dir(paths.model_dir(params, run_id)) as tmp:
-        model.save(tmp)
-        (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    _save(params, run_id, model, summary)
     return summary

@@ -17,7 +17,9 @@ from harness.metrics.vqa import score_predictions
 from harness.negatives import mine_hard_negatives
 from harness.params import deep_merge, params_hash
 from harness.pipeline.common import load_dataset, model_hash, pick_device
-from harness.provenance import device_info, git_state, hash_files, library_versions
+from harness.code_deps import code_digest, import_closure
+from harness.provenance import device_info, hash_files, library_versions, require_clean_tree
+from harness.tasks import main_task
 from harness.reader import create_reader, load_reader
 from harness.train import result_dict, train
 from harness.trec import read_run
@@ -73,12 +75,17 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     ckpt = paths.checkpoint_dir(params, "_reader")
     result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
                    protocol={**protocol, "hard_negatives": n_neg}, seed=int(params["seed"]), ckpt_dir=ckpt,
-                   validate=validate, settings_hash=params_hash({"reader": reader_params, "protocol": protocol}))
+                   validate=validate,
+                   settings_hash=params_hash({"reader": reader_params, "protocol": protocol,
+                                              "code": code_digest(import_closure(["harness.pipeline.read"]))}))
     summary = {"reader": reader_params, "protocol": protocol, "device": device, "selected_on": "val VQA",
                **result_dict(result)}
+    noise = ("seconds", "resumed_from", "device")  # beside the results, so an identical re-run changes nothing
     with atomic_dir(paths.reader_dir(params)) as tmp:
         model.save(tmp)
-        (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+        (tmp / "train.json").write_text(json.dumps({k: v for k, v in summary.items() if k not in noise},
+                                                   indent=2, sort_keys=True))
+    write_json(paths.timing_file(params, "reader-train"), {k: summary[k] for k in noise})
     shutil.rmtree(ckpt, ignore_errors=True)
     return summary
 
@@ -95,43 +102,48 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
            device: str | None = None) -> dict[str, Any]:
     """Answer the evaluation split from a retriever run's top-K (or a bound) and score VQA / EM."""
     reader_params, _ = _settings(params)
-    out = paths.run_dir(params, run_id) if run_id is not None else Path("results") / params["profile"] / "vqa_bounds" / str(bound)
+    task = main_task(params)  # the reader answers the main task's questions
+    out = paths.run_dir(params, run_id, task.name) if run_id is not None else paths.bound_dir(params, str(bound))
     if not reader_params.get("enabled", True):
         record = {"schema_version": 1, "skipped": DISABLED, "metrics": {"VQA": None, "EM": None}, "counts": {"queries": 0}}
         write_json(out / "predictions.json", {})
         write_json(out / "vqa_per_query.json", {})
         write_json(out / "vqa.json", record)
         return record
+    git = require_clean_tree()
     device = pick_device(device)
-    data = load_dataset(params, check_images=False)
-    queries = data.split(params["eval"]["split"])
+    data = load_dataset(params, check_images=False, task=task)
+    queries = data.split(task.split)
     by_id = data.passages_by_id()
     k = int(reader_params["top_k"])
     if run_id is not None:
-        trec = paths.run_dir(params, run_id) / "trec.run"
+        trec = out / "trec.run"
         run = read_run(trec)
         ranked = rank(run)
         contexts = {q.qid: [by_id[p] for p in ranked.get(q.qid, [])[:k]] for q in queries}
         scores = {q.qid: [run[q.qid][p.pid] for p in contexts[q.qid]] for q in queries if q.qid in run}
-        out, source = paths.run_dir(params, run_id), {"run": run_id, "trec_hash": hash_files([trec])}
+        source = {"run": run_id, "trec_hash": hash_files([trec])}
     elif bound in BOUNDS:
         contexts = {q.qid: (_oracle(q, data.corpus) if bound == "oracle" else []) for q in queries}
         scores = None
-        out, source = Path("results") / params["profile"] / "vqa_bounds" / bound, {"bound": bound}
+        source = {"bound": bound}
     else:
         raise InputError("command line", "--bound", f"must be one of {BOUNDS}")
     model = load_reader(paths.reader_dir(params), device)
     preds = model.answer(queries, contexts, scores)
     metrics, per_q = score_predictions(preds, {q.qid: list(q.answers) for q in queries})
     record = {"schema_version": 1, **source, "reader": model.params["backbone"].get("kind", "t5"),
-              "mode": model.params.get("mode", "concat"), "top_k": k, "split": params["eval"]["split"],
+              "mode": model.params.get("mode", "concat"), "top_k": k, "split": task.split, "task": task.name,
               "metrics": metrics, "counts": {"queries": len(queries),
                                              "with_answer_in_context": sum(
                                                  any(any(a in p.text.lower() for a in clean_answers(q.answers))
                                                      for p in contexts[q.qid]) for q in queries)},
-              "provenance": {"git": git_state(), "reader_hash": model_hash(paths.reader_dir(params)),
-                             "seed": params["seed"], "libraries": library_versions(), "device": device_info(device)}}
+              "reader_hash": model_hash(paths.reader_dir(params)), "seed": params["seed"],
+              "dirty": bool(git.get("dirty"))}
     write_json(out / "predictions.json", preds)
     write_json(out / "vqa_per_query.json", per_q)
     write_json(out / "vqa.json", record)
+    # the commit, libraries and device that ran it: beside the tracked files (they vary between regenerations)
+    write_json(out / "vqa_provenance.json", {"git": git, "libraries": library_versions(),
+                                             "device": device_info(device)})
     return record

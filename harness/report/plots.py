@@ -1,4 +1,5 @@
-"""PR-Success@K against K for every run, one seaborn line plot."""
+"""PR-Success@K against K for every run of every task, one seaborn line plot per task (the same curves are
+`dvc plots` through the plot definitions in the pipeline's dvc.yaml)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,25 @@ import seaborn as sns  # noqa: E402
 
 from harness import paths  # noqa: E402
 from harness.atomic import atomic_path  # noqa: E402
+from harness.tasks import tasks  # noqa: E402
+
+
+def plot_name(task: str, first: bool) -> str:
+    return "success_at_k.png" if first else f"success_at_k_{task}.png"
 
 
 def success_plot(params: dict[str, Any]) -> None:
-    rows = []
-    for run_id in params["runs"]:
-        curve = json.loads((paths.run_dir(params, run_id) / "curve.json").read_text(encoding="utf-8"))
-        rows += [{"run": run_id, "K": k, "PR-Success@K (%)": v} for k, v in zip(curve["k"], curve["value"])]
-    df = pd.DataFrame(rows)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(data=df, x="K", y="PR-Success@K (%)", hue="run", ax=ax)
-    ax.set_xscale("log")
-    ax.set_title(f"PR-Success@K, {params['dataset']['name']} ({params['eval']['split']})")
-    ax.set_ylim(0, 100)
-    fig.tight_layout()
-    with atomic_path(paths.plots_dir(params) / "success_at_k.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
-    plt.close(fig)
+    for i, (name, task) in enumerate(tasks(params).items()):
+        rows = []
+        for run_id in params["runs"]:
+            curve = json.loads((paths.run_dir(params, run_id, name) / "curve.json").read_text(encoding="utf-8"))
+            rows += [{"run": run_id, "K": r["K"], "PR-Success@K (%)": r["PR-Success"]} for r in curve]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        sns.lineplot(data=pd.DataFrame(rows), x="K", y="PR-Success@K (%)", hue="run", ax=ax)
+        ax.set_xscale("log")
+        ax.set_title(f"PR-Success@K, {params['profile']}: {name} ({task.corpus_label}, {task.split})", fontsize=9)
+        ax.set_ylim(0, 100)
+        fig.tight_layout()
+        with atomic_path(paths.plots_dir(params) / plot_name(name, i == 0)) as tmp:
+            fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+        plt.close(fig)

@@ -1,8 +1,9 @@
-"""The main table: one row per run (plus the random-ranking level), metrics with 95% paired-bootstrap intervals."""
+"""The pipeline's tables, all pivots of its long table (harness/report/long.py): the main task's table with
+95% paired-bootstrap intervals, the tasks side by side, a short summary (the README quotes it), the paired
+differences against the reference run, and the machine-dependent latency table apart."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,106 +11,124 @@ import pandas as pd
 
 from harness import paths
 from harness.atomic import write_text
-from harness.metrics.bootstrap import confidence_interval, paired_difference
-from harness.record import read_record
+from harness.metrics.bootstrap import paired_difference
+from harness.report.long import CI_METRICS, latency_table, long_table, records
+from harness.tasks import main_task, tasks
 
-CI_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "R@5", "MRR@10", "VQA")
+SUMMARY_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "VQA")
+NOTE = ("Metrics in percent with 95% paired-bootstrap intervals over queries. PR-Success@K: a query counts if any "
+        "top-K passage contains an answer (the FLMR paper's PRRecall@K). `random ranking`: the expected level of a "
+        "uniformly random ranking; `answer in corpus`: the share of queries with an answer-bearing passage anywhere "
+        "in the corpus (the ceiling of PR-Success at any depth). VQA/EM: the pipeline's reader on each run's top-K "
+        "passages; the reader-bound rows read no passage, or one passage that holds an answer.")
 
 
-def collect(params: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, dict[str, float]]]]:
-    """Records and per-query values of the runs params names, in params order."""
+def _fmt(v: Any, lo: Any = None, hi: Any = None) -> str:
+    if v is None or pd.isna(v):
+        return "-"
+    if lo is not None and not pd.isna(lo):
+        return f"{v:.1f} [{lo:.1f}, {hi:.1f}]"
+    return f"{v:.1f}"
+
+
+REFERENCE_ROWS = ("no retrieval", "oracle passage", "random ranking", "answer in corpus")
+
+
+def _rows(long: pd.DataFrame, task: str) -> list[str]:
+    """The task's runs in params order, then the reader bounds and the reference levels."""
+    runs = list(dict.fromkeys(long.loc[long["task"] == task, "run"]))
+    return [r for r in runs if r not in REFERENCE_ROWS] + [r for r in REFERENCE_ROWS if r in runs]
+
+
+def _get(long: pd.DataFrame, task: str, run: str, metric: str) -> pd.Series | None:
+    hit = long[(long["task"] == task) & (long["run"] == run) & (long["metric"] == metric)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def main_table(long: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Wide numeric table of one task: a row per run, then the reader bounds and the reference levels."""
     out = []
-    for run_id in params["runs"]:
-        folder = paths.run_dir(params, run_id)
-        record = read_record(folder / "run.json")
-        per_query = json.loads((folder / "per_query.json").read_text(encoding="utf-8"))
-        out.append((record, per_query))
-    return out
+    for run in _rows(long, task):
+        sub = long[(long["task"] == task) & (long["run"] == run)]
+        first = sub.iloc[0]
+        row: dict[str, Any] = {"run": run, "method": first["method"], "queries": first["queries"],
+                               "passages": first["corpus_size"]}
+        for _, r in sub.iterrows():
+            m = r["metric"]
+            if m == "PR-Success@any":
+                for k in ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50"):
+                    row[k] = r["value"]
+                continue
+            row[m] = r["value"]
+            if m in CI_METRICS and not pd.isna(r["lo"]):
+                row[f"{m} lo"], row[f"{m} hi"] = r["lo"], r["hi"]
+        out.append(row)
+    return pd.DataFrame(out)
 
 
-def main_table(params: dict[str, Any]) -> pd.DataFrame:
-    resamples = int(params["eval"].get("bootstrap", 1000))
-    seed = int(params["seed"])
-    rows = []
-    for record, per_query in collect(params):
-        row: dict[str, Any] = {"run": record["run_id"], "method": record["method"], "queries": record["counts"]["queries"],
-                               "passages": record["counts"]["passages"]}
-        for m in CI_METRICS:
-            if m in record["metrics"]:
-                lo, hi = confidence_interval(per_query[m], resamples, seed)
-                row[m], row[f"{m} lo"], row[f"{m} hi"] = record["metrics"][m], lo, hi
-        vqa_file = paths.run_dir(params, record["run_id"]) / "vqa.json"
-        vqa = json.loads(vqa_file.read_text(encoding="utf-8")) if vqa_file.is_file() else {"skipped": "not run"}
-        if "skipped" not in vqa:
-            per_q = json.loads((vqa_file.parent / "vqa_per_query.json").read_text(encoding="utf-8"))
-            lo, hi = confidence_interval(per_q["VQA"], resamples, seed)
-            row["VQA"], row["VQA lo"], row["VQA hi"], row["EM"] = vqa["metrics"]["VQA"], lo, hi, vqa["metrics"]["EM"]
-        row["index bytes"] = record["index"]["bytes_on_disk"]
-        lat = record["latency"]
-        row["search ms/q"], row["search p95 ms"] = lat["search_batch1"]["p50_ms"], lat["search_batch1"]["p95_ms"]
-        row["encode ms/q"], row["encode p95 ms"] = lat["encode_batch1"]["p50_ms"], lat["encode_batch1"]["p95_ms"]
-        row["batched q/s"] = 1000.0 / max(1e-9, lat["encode_batched_ms_per_query"] + lat["search_batched_ms_per_query"])
-        row["device"] = record["provenance"]["device"].get("gpu", record["provenance"]["device"]["device"])
-        rows.append(row)
-    for bound, label in (("none", "no retrieval"), ("oracle", "oracle passage")):
-        f = Path("results") / params["profile"] / "vqa_bounds" / bound / "vqa.json"
-        vqa = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {"skipped": "not run"}
-        if rows and "skipped" not in vqa:
-            per_q = json.loads((f.parent / "vqa_per_query.json").read_text(encoding="utf-8"))
-            lo, hi = confidence_interval(per_q["VQA"], resamples, seed)
-            rows.append({"run": label, "method": "(reader bound)", "queries": vqa["counts"]["queries"],
-                         "VQA": vqa["metrics"]["VQA"], "VQA lo": lo, "VQA hi": hi, "EM": vqa["metrics"]["EM"]})
-    if rows:
-        record = collect(params)[0][0]
-        rows.append({"run": "random ranking", "method": "(expected)", "queries": rows[0]["queries"],
-                     "passages": rows[0]["passages"],
-                     **{m: v for m, v in record.get("random_baseline", {}).items() if m in CI_METRICS}})
-    return pd.DataFrame(rows)
+def to_markdown(wide: pd.DataFrame, dirty: bool) -> str:
+    shown = pd.DataFrame({"run": wide["run"], "method": wide["method"]})
+    for m in (*CI_METRICS, "EM", "answer in top-K"):
+        if m in wide and wide[m].notna().any():
+            shown[m] = [_fmt(r[m], r.get(f"{m} lo"), r.get(f"{m} hi")) for _, r in wide.iterrows()]
+    for col in ("queries", "passages", "index bytes"):
+        if col in wide:
+            shown[col] = wide[col].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
+    return shown.to_markdown(index=False) + "\n\n" + NOTE + _dirty_note(dirty) + "\n"
 
 
-def to_markdown(df: pd.DataFrame) -> str:
-    shown = pd.DataFrame({"run": df["run"], "method": df["method"]})
-    for m in CI_METRICS:
-        if m not in df:
-            continue
-        def cell(r: pd.Series, m: str = m) -> str:
-            if pd.isna(r[m]):
-                return "-"
-            if f"{m} lo" in r and not pd.isna(r[f"{m} lo"]):
-                return f"{r[m]:.1f} [{r[f'{m} lo']:.1f}, {r[f'{m} hi']:.1f}]"
-            return f"{r[m]:.1f}"
-        shown[m] = df.apply(cell, axis=1)
-    if "EM" in df:
-        shown["EM"] = df["EM"].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}")
-    for col in ("queries", "passages"):
-        if col in df:
-            shown[col] = df[col].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
-    shown["index bytes"] = df["index bytes"].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
-    def pair(a: float, b: float) -> str:
-        return "-" if pd.isna(a) else f"{a:.2f} / {b:.2f}"
+def _dirty_note(dirty: bool) -> str:
+    return ("\n\n**Built from a dirty working tree (--allow-dirty): these numbers are not reproducible from a commit.**"
+            if dirty else "")
 
-    shown["encode ms/q p50 / p95"] = [pair(a, b) for a, b in zip(df["encode ms/q"], df["encode p95 ms"])]
-    shown["search ms/q p50 / p95"] = [pair(a, b) for a, b in zip(df["search ms/q"], df["search p95 ms"])]
-    shown["batched q/s"] = df["batched q/s"].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}")
-    shown["device"] = df["device"].fillna("-")
-    note = ("Metrics in percent with 95% paired-bootstrap intervals over queries. PR-Success@K: a query counts if "
-            "any top-K passage contains an answer (the FLMR paper's PRRecall@K). encode / search ms/q: one query at a "
-            "time after warm-up (p50 / p95); batched q/s: the whole split encoded and searched in batches. "
-            "VQA/EM: the profile's reader on each run's top-K passages; the reader-bound rows read no passage, or "
-            "one passage that holds an answer.\n")
-    return shown.to_markdown(index=False) + "\n\n" + note
+
+def tasks_markdown(long: pd.DataFrame, task_names: list[str]) -> str:
+    """PR-Success@5 and @20 of every run on every task, with the random level and the ceiling per task."""
+    runs = list(dict.fromkeys(r for t in task_names for r in _rows(long, t)))
+    table = []
+    for run in runs:
+        row = {"run": run}
+        for t in task_names:
+            for m in ("PR-Success@5", "PR-Success@20"):
+                r = _get(long, t, run, m) if run != "answer in corpus" else _get(long, t, run, "PR-Success@any")
+                row[f"{t}: {m}"] = "-" if r is None else _fmt(r["value"], r["lo"], r["hi"])
+        if any(v != "-" for k, v in row.items() if k != "run"):
+            table.append(row)
+    corpora = "; ".join(f"{t}: {long.loc[long['task'] == t, 'corpus'].iloc[0]} "
+                        f"({int(long.loc[long['task'] == t, 'corpus_size'].iloc[0]):,} passages, "
+                        f"{long.loc[long['task'] == t, 'split'].iloc[0]} split)" for t in task_names)
+    return pd.DataFrame(table).to_markdown(index=False) + f"\n\nTasks: {corpora}. " + NOTE + "\n"
+
+
+def summary_markdown(wide: pd.DataFrame) -> str:
+    """The short table the README quotes (a test keeps the two identical)."""
+    cols = [m for m in SUMMARY_METRICS if m in wide and wide[m].notna().any()]
+    shown = pd.DataFrame({"run": wide["run"]})
+    for m in cols:
+        shown[m] = wide[m].map(_fmt)
+    return shown.to_markdown(index=False) + "\n"
+
+
+def latency_markdown(lat: pd.DataFrame) -> str:
+    if lat.empty:
+        return "No runs.\n"
+    wide = lat.pivot_table(index=["task", "run", "device"], columns="measure", values="value", sort=False).reset_index()
+    return (wide.to_markdown(index=False, floatfmt=".2f") + "\n\nMachine-dependent: batch-1 latency after warm-up "
+            "(p50 / p95 ms per query), batched throughput over the whole split, wall times of training and "
+            "index building. Not part of the reproducibility check.\n")
 
 
 def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.DataFrame:
-    """Every run against the reference run (`eval.reference_run`, default the first): mean difference in
-    points, its 95% paired-bootstrap interval and a two-sided p-value."""
-    records = collect(params)
-    ids = [rec["run_id"] for rec, _ in records]
+    """Every run against the reference run (`eval.reference_run`, default the first) on the main task: mean
+    difference in points, its 95% paired-bootstrap interval and a two-sided p-value."""
+    main = main_task(params).name
+    recs = [(rec, pq) for task, rec, pq in records(params) if task == main]
+    ids = [rec["run_id"] for rec, _ in recs]
     ref_id = params["eval"].get("reference_run")
-    ref_id = ref_id if ref_id in ids else ids[0]  # a profile without that run compares with its first row
-    ref = next(pq for rec, pq in records if rec["run_id"] == ref_id)
+    ref_id = ref_id if ref_id in ids else ids[0]  # a pipeline without that run compares with its first row
+    ref = next(pq for rec, pq in recs if rec["run_id"] == ref_id)
     rows = []
-    for rec, pq in records:
+    for rec, pq in recs:
         if rec["run_id"] == ref_id or metric not in pq:
             continue
         d = paired_difference(pq[metric], ref[metric], int(params["eval"].get("bootstrap", 1000)), int(params["seed"]))
@@ -118,13 +137,38 @@ def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def write_tables(params: dict[str, Any]) -> pd.DataFrame:
-    df = main_table(params)
+def write_latency(params: dict[str, Any]) -> None:
+    """Machine-dependent figures, in files of their own (not DVC outputs: they differ at every run)."""
+    lat = latency_table(params)
+    write_text(paths.results_dir(params) / "latency.csv", lat.to_csv(index=False, float_format="%.4f"))
+    write_text(paths.results_dir(params) / "latency.md", latency_markdown(lat))
+
+
+def table_files(params: dict[str, Any]) -> list[Path]:
+    """The report's deterministic outputs (the pipeline's dvc.yaml lists them as the report stage's outs)."""
     out = paths.tables_dir(params)
-    write_text(Path(out) / "main.csv", df.to_csv(index=False, float_format="%.4f"))
-    write_text(Path(out) / "main.md", to_markdown(df))
+    files = [paths.results_dir(params) / "long.csv"] + [out / f for f in (
+        "main.md", "main.csv", "summary.md", "paired.md", "paired.csv")]
+    return files + ([out / "tasks.md"] if len(tasks(params)) > 1 else [])
+
+
+def write_tables(params: dict[str, Any]) -> pd.DataFrame:
+    long = long_table(params)
+    results, out = paths.results_dir(params), paths.tables_dir(params)
+    write_text(results / "long.csv", long.to_csv(index=False, float_format="%.4f"))
+    write_latency(params)
+    main = main_task(params).name
+    wide = main_table(long, main)
+    dirty = bool(long["dirty"].any())
+    write_text(Path(out) / "main.csv", wide.to_csv(index=False, float_format="%.4f"))
+    write_text(Path(out) / "main.md", to_markdown(wide, dirty))
+    write_text(Path(out) / "summary.md", summary_markdown(wide))
+    names = list(tasks(params))
+    if len(names) > 1:
+        write_text(Path(out) / "tasks.md", tasks_markdown(long, names) + _dirty_note(dirty))
     paired = paired_table(params)
     write_text(Path(out) / "paired.csv", paired.to_csv(index=False, float_format="%.4f"))
     write_text(Path(out) / "paired.md", paired.to_markdown(index=False, floatfmt=".2f") +
-               "\n\nDifference in percentage points against the reference run, 95% paired-bootstrap interval.\n")
-    return df
+               "\n\nDifference in percentage points against the reference run, 95% paired-bootstrap interval."
+               + _dirty_note(dirty) + "\n")
+    return wide

@@ -1,0 +1,1 @@
+"""The bm25 method (see README.md in this folder)."""

@@ -1,0 +1,1 @@
+"""The dpr method (see README.md in this folder)."""

@@ -14,6 +14,7 @@ from transformers import AutoTokenizer
 from harness import backbones, modeling
 from harness.api import DenseEmbeddings, Passage, Query
 from harness.text import passage_text, query_text
+from harness.progress import batched
 
 
 class DPRRetriever(nn.Module):
@@ -81,7 +82,7 @@ class DPRRetriever(nn.Module):
     def _encode(self, fn, items: list, batch_size: int) -> DenseEmbeddings:
         was_training = self.training
         self.eval()
-        out = [fn(items[i : i + batch_size]).float().cpu().numpy() for i in range(0, len(items), batch_size)]
+        out = [fn(batch).float().cpu().numpy() for batch in batched(items, batch_size)]
         self.train(was_training)
         dim = self.query_encoder.config.hidden_size
         return DenseEmbeddings(np.concatenate(out).astype(np.float32) if out else np.zeros((0, dim), np.float32))

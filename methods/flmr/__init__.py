@@ -1,0 +1,1 @@
+"""The flmr method (see README.md in this folder)."""

@@ -18,6 +18,7 @@ from harness.data.images import load_image
 from harness.errors import InputError
 from harness.index.maxsim import maxsim
 from harness.text import passage_text, query_text
+from harness.progress import batched
 from methods.flmr.rois import select_rois
 from methods.flmr.vision import crop, preprocess
 
@@ -229,8 +230,8 @@ class FLMRRetriever(nn.Module):
         was_training = self.training
         self.eval()
         chunks, lengths = [], []
-        for i in range(0, len(items), batch_size):
-            tokens, mask = fn(items[i : i + batch_size])
+        for batch in batched(items, batch_size):
+            tokens, mask = fn(batch)
             for t, m in zip(tokens, mask):
                 kept = t[m].float().cpu().numpy()
                 chunks.append(kept)

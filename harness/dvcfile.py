@@ -1,0 +1,236 @@
+"""Every results table is the output of its own DVC pipeline. The embedded default is the project root
+(`params.yaml`, `dvc.yaml`: what `dvc repro` runs); every other table is a folder `pipelines/<name>/` whose
+`overrides.yaml` says how it differs from the default. `python -m harness pipelines` writes each folder's
+`params.yaml` (the default with its overrides applied) and every `dvc.yaml` from one template (below), with the
+stages spelled out and each stage depending on exactly the code it runs (harness/code_deps.py). A test keeps
+the written files identical to what this module writes, so they never drift apart."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.atomic import write_text
+from harness.code_deps import ROOT, import_closure
+from harness.errors import InputError
+from harness.params import deep_merge, load_params
+from harness.pipeline.evaluate import RUN_FILES
+from harness.report.plots import plot_name
+from harness.report.tables import table_files
+from harness.tasks import corpus_ids, main_task, tasks
+
+VQA_FILES = ("vqa.json", "vqa_per_query.json")
+
+PIPELINES_DIR = "pipelines"
+CLI_FILES = ["harness/__main__.py", "harness/cli.py"]
+# the module each stage runs (its import closure becomes the stage's code dependencies)
+STAGE_MODULES = {
+    "fetch": ["harness.data.fetch"],
+    "prepare": ["harness.pipeline.prepare"],
+    "train": ["harness.pipeline.fit"],
+    "index": ["harness.pipeline.build_index"],
+    "evaluate": ["harness.pipeline.evaluate"],
+    "reader-train": ["harness.pipeline.read"],
+    "vqa": ["harness.pipeline.read"],
+    "report": ["harness.report.tables", "harness.report.plots"],
+}
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str              # the folder name; its params' `profile` names its results folder
+    params_file: str       # relative to the project root
+    dvc_file: str
+    overrides_file: str | None  # None: the embedded default, edited by hand
+
+    @property
+    def wdir(self) -> str | None:
+        return None if self.overrides_file is None else "../.."
+
+
+def discover(root: Path = ROOT) -> list[Pipeline]:
+    found = [Pipeline("default", "params.yaml", "dvc.yaml", None)]
+    for f in sorted((root / PIPELINES_DIR).glob("*/overrides.yaml")):
+        d = f.parent.relative_to(root).as_posix()
+        found.append(Pipeline(f.parent.name, f"{d}/params.yaml", f"{d}/dvc.yaml", f"{d}/overrides.yaml"))
+    return found
+
+
+def get(name: str, root: Path = ROOT) -> Pipeline:
+    known = {p.name: p for p in discover(root)}
+    if name not in known:
+        raise InputError(PIPELINES_DIR, name, f"no such pipeline; known: {sorted(known)}")
+    return known[name]
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Overrides may share settings through YAML anchors; written params spell every run out."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def render_params(p: Pipeline, root: Path = ROOT) -> str:
+    """The pipeline's params.yaml: the embedded default with the overrides applied (`runs` and `tasks`
+    are replaced whole: a pipeline lists its own rows and tasks)."""
+    if p.overrides_file is None:
+        return (root / p.params_file).read_text(encoding="utf-8")
+    overlay = yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}
+    if not isinstance(overlay, dict):
+        raise InputError(p.overrides_file, "-", "must be a mapping")
+    base = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    merged = deep_merge(base, overlay)
+    for whole in ("runs", "tasks"):
+        if whole in overlay:
+            merged[whole] = copy.deepcopy(overlay[whole])
+        elif whole == "tasks":
+            merged.pop("tasks", None)
+    return (f"# Written by `python -m harness pipelines` from {p.overrides_file} over params.yaml; edit those.\n"
+            + yaml.dump(merged, Dumper=_NoAliases, sort_keys=False))
+
+
+def _code(stage: str, methods: list[str] = ()) -> list[str]:
+    files = {f.relative_to(ROOT).as_posix() for f in import_closure(STAGE_MODULES[stage])}
+    for target in methods:
+        module = target.partition(":")[0]
+        files.update(f.relative_to(ROOT).as_posix() for f in import_closure([module]))
+        files.add("/".join(module.split(".")[:2]))  # the method's folder: its code and params.yaml
+    folders = [f for f in files if not f.endswith(".py")]
+    files = {f for f in files if not any(f.startswith(d + "/") for d in folders)}
+    return sorted(set(CLI_FILES) | files)
+
+
+def _params_dep(p: Pipeline, keys: list[str]) -> list[dict[str, list[str]]]:
+    return [{p.params_file: keys}]
+
+
+def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
+    """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs."""
+    from harness import methods as method_registry
+    from harness import paths
+
+    name = params["profile"]
+    cmd = "python -m harness" + ("" if p.overrides_file is None else f" --params {p.params_file}")
+    stages: dict[str, dict[str, Any]] = {}
+
+    def stage(key: str, command: str, deps: list[str], params_keys: list[str], outs: list[Any],
+              metrics: list[Any] | None = None) -> None:
+        spec: dict[str, Any] = {}
+        if p.wdir:
+            spec["wdir"] = p.wdir
+        spec["cmd"] = f"{cmd} {command}"
+        spec["deps"] = deps
+        spec["params"] = _params_dep(p, params_keys)
+        spec["outs"] = outs
+        if metrics:
+            spec["metrics"] = metrics
+        stages[key] = spec
+
+    def uncached(path: Path | str) -> dict[str, dict[str, bool]]:
+        return {str(path): {"cache": False}}
+
+    data = str(paths.data_dir(params))
+    fetch_out = str(paths.fetch_record(params))
+    stage("fetch", "fetch", _code("fetch"), ["dataset", "requires"] if "requires" in params else ["dataset"],
+          [uncached(fetch_out)])
+    stage("prepare", "prepare", [fetch_out, *_code("prepare")], ["seed", "dataset"], [data])
+    targets = {}
+    report_deps: list[str] = []
+    for run_id, run in params["runs"].items():
+        targets[run_id] = method_registry.get(run["method"]).target
+        model = str(paths.model_dir(params, run_id))
+        if "from" not in run:
+            stage(f"train-{run_id}", f"train --run {run_id}", [data, *_code("train", [targets[run_id]])],
+                  ["seed", "protocol", f"runs.{run_id}"], [model])
+        for corpus in corpus_ids(params):
+            key = f"index-{run_id}-{corpus}"
+            stage(key, f"index --run {run_id} --corpus {corpus}",
+                  [data, model, *_code("index", [targets[run_id]])], ["index", f"runs.{run_id}", "tasks"]
+                  if "tasks" in params else ["index", f"runs.{run_id}"],
+                  [str(paths.index_dir(params, run_id, corpus))])
+        for task in tasks(params).values():
+            out = paths.run_dir(params, run_id, task.name)
+            report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
+            stage(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
+                  [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
+                   *_code("evaluate", [targets[run_id]])],
+                  ["eval", "tasks"] if "tasks" in params else ["eval"],
+                  [uncached(out / f) for f in RUN_FILES], [uncached(out / "metrics.json")])
+    reader = params.get("reader")
+    if reader and reader.get("enabled", True):
+        reader_dir = str(paths.reader_dir(params))
+        stage("reader-train", "reader-train", [data, *_code("reader-train")], ["seed", "protocol", "reader"],
+              [reader_dir])
+        main = main_task(params).name
+        for run_id in params["runs"]:
+            out = paths.run_dir(params, run_id, main)
+            stage(f"vqa-{run_id}", f"vqa --run {run_id}", [data, reader_dir, str(out / "trec.run"), *_code("vqa")],
+                  ["eval", "tasks"] if "tasks" in params else ["eval"],
+                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
+                  [uncached(out / "vqa.json")])
+            report_deps += [str(out / f) for f in VQA_FILES]
+        for bound in ("none", "oracle"):
+            out = paths.bound_dir(params, bound)
+            stage(f"vqa-bound-{bound}", f"vqa --bound {bound}", [data, reader_dir, *_code("vqa")],
+                  ["eval", "tasks"] if "tasks" in params else ["eval"],
+                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
+                  [uncached(out / "vqa.json")])
+            report_deps += [str(out / f) for f in VQA_FILES]
+    # the report reads only files that identical code makes identical (latency and wall times are written
+    # beside them, untracked, so they never make a regeneration look like a change)
+    stage("report", "report", [*report_deps, *_code("report")],
+          ["runs", "eval", "seed"] + (["tasks"] if "tasks" in params else []),
+          [uncached(f) for f in table_files(params)] + [uncached(paths.plots_dir(params) / plot_name(t, i == 0))
+                                                        for i, t in enumerate(tasks(params))])
+    # PR-Success@K curves as DVC plots (`dvc plots show`); paths in top-level plots are relative to this file
+    prefix = "" if p.wdir is None else p.wdir + "/"
+    plots = []
+    for task in tasks(params).values():
+        plots.append({f"{name}_{task.name}_success_at_k": {
+            "title": f"PR-Success@K, {name}: {task.name} ({task.corpus_label}, {task.split})",
+            "x": "K", "x_label": "K", "y_label": "PR-Success@K (%)", "template": "linear",
+            "y": {f"{prefix}{paths.run_dir(params, r, task.name)}/curve.json": "PR-Success" for r in params["runs"]}}})
+    source = p.params_file if p.overrides_file is None else f"{p.overrides_file} over params.yaml"
+    header = (f"# Written by `python -m harness pipelines` from {source}: edit that and run it again.\n# Pipeline {name!r}: fetch -> prepare -> train -> index -> evaluate"
+              f"{' -> reader-train -> vqa' if reader and reader.get('enabled', True) else ''} -> report.\n")
+    body = {"stages": stages, "plots": plots}
+    return header + yaml.dump(body, Dumper=_NoAliases, sort_keys=False, width=120)
+
+
+def rendered(root: Path = ROOT) -> dict[str, str]:
+    """What every pipeline's written files should hold, by path relative to the root."""
+    out: dict[str, str] = {}
+    for p in discover(root):
+        params_text = render_params(p, root)
+        if p.overrides_file is not None:
+            out[p.params_file] = params_text
+        check = root / f".{Path(p.params_file).name}.{p.name}.check"
+        check.write_text(params_text, encoding="utf-8")
+        try:
+            params = load_params(check)  # never write params that the stages would reject
+        except InputError as exc:
+            raise InputError(p.overrides_file or p.params_file, exc.field, exc.problem) from None
+        finally:
+            check.unlink()
+        out[p.dvc_file] = render_dvc(p, params)
+    return out
+
+
+def write_all(root: Path = ROOT) -> list[str]:
+    """Write every pipeline's params.yaml and dvc.yaml; returns the files that changed."""
+    changed = []
+    for rel, text in rendered(root).items():
+        f = root / rel
+        if not f.is_file() or f.read_text(encoding="utf-8") != text:
+            write_text(f, text)
+            changed.append(rel)
+    return changed
+
+
+def stale(root: Path = ROOT) -> list[str]:
+    return [rel for rel, text in rendered(root).items()
+            if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != text]

@@ -1,0 +1,45 @@
+"""`python -m harness repro-all`: regenerate every table that runs offline, one pipeline after another, and
+say how long each took. Pipelines that need the hub or a GPU (`requires` in their params) are left to their
+own command, and named, never skipped silently."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from harness import dvcfile
+from harness.params import load_params
+
+
+def offline_pipelines() -> tuple[list[dvcfile.Pipeline], list[tuple[dvcfile.Pipeline, list[str]]]]:
+    runnable, elsewhere = [], []
+    for p in dvcfile.discover():
+        needs = load_params(dvcfile.ROOT / p.params_file).get("requires", [])
+        (elsewhere.append((p, needs)) if needs else runnable.append(p))
+    return runnable, elsewhere
+
+
+def repro_all(names: list[str] | None = None, dry: bool = False) -> int:
+    runnable, elsewhere = offline_pipelines()
+    if names:
+        chosen = [dvcfile.get(n) for n in names]
+    else:
+        chosen = runnable
+        for p, needs in elsewhere:
+            print(f"not run here: {p.name} needs {' and '.join(needs)} (dvc repro {p.dvc_file} where it has them)")
+    times = []
+    for p in chosen:
+        t0 = time.perf_counter()
+        print(f"== {p.name}: dvc repro {p.dvc_file}", flush=True)
+        rc = subprocess.call(["dvc", "repro", *(["--dry"] if dry else []), p.dvc_file], cwd=dvcfile.ROOT)
+        times.append((p.name, time.perf_counter() - t0, rc))
+        if rc != 0:
+            break
+    for name, seconds, rc in times:
+        print(f"{name}: {seconds / 60:.1f} min{'' if rc == 0 else f' (failed, exit {rc})'}")
+    return max((rc for _, _, rc in times), default=0)
+
+
+if __name__ == "__main__":
+    sys.exit(repro_all(sys.argv[1:]))

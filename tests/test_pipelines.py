@@ -1,0 +1,128 @@
+"""Every table from its own pipeline: the written pipeline files match the template, each stage depends on
+all the code it runs, tasks and corpora are checked, and a second task adds index + evaluate stages only."""
+
+from __future__ import annotations
+
+import modulefinder
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import dvcfile
+from harness.errors import InputError
+from harness.params import load_params
+from harness.tasks import get_task, subset_ids, tasks
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINES = dvcfile.discover()
+
+
+def test_written_pipeline_files_match_the_template():
+    assert dvcfile.stale() == [], "run `python -m harness pipelines` and commit what it writes"
+
+
+def _project_files(entries: list[str]) -> set[str]:
+    """Project files that stdlib modulefinder (an implementation apart from harness/code_deps.py) reaches."""
+    finder = modulefinder.ModuleFinder(path=[str(ROOT)])
+    for e in entries:
+        finder.import_hook(e, fromlist=["*"])
+    out = set()
+    for m in finder.modules.values():
+        f = getattr(m, "__file__", None)
+        if f and Path(f).resolve().is_relative_to(ROOT):
+            out.add(Path(f).resolve().relative_to(ROOT).as_posix())
+    return out
+
+
+def _covered(file: str, deps: list[str]) -> bool:
+    return any(file == d or file.startswith(d.rstrip("/") + "/") for d in deps)
+
+
+@pytest.mark.parametrize("pipeline", [p for p in PIPELINES if p.name in ("default", "okvqa_mini")],
+                         ids=lambda p: p.name)
+def test_every_stage_depends_on_the_code_it_imports(pipeline):
+    params = load_params(ROOT / pipeline.params_file)
+    stages = yaml.safe_load((ROOT / pipeline.dvc_file).read_text())["stages"]
+    from harness import methods
+
+    for name, stage in stages.items():
+        kind = next(k for k in sorted(dvcfile.STAGE_MODULES, key=len, reverse=True)
+                    if name == k or name.startswith(k + "-"))
+        entries = list(dvcfile.STAGE_MODULES[kind])
+        run = name.split("-", 1)[1] if kind in ("train", "index", "evaluate") else None
+        run = next((r for r in params["runs"] if run and (run == r or run.startswith(r + "-"))), None)
+        if run:
+            entries.append(methods.get(params["runs"][run]["method"]).target.partition(":")[0])
+        missing = [f for f in sorted(_project_files(entries)) if not _covered(f, stage["deps"])]
+        assert not missing, f"{pipeline.dvc_file}: stage {name} runs {missing} but does not depend on them"
+        assert {"harness/cli.py", "harness/__main__.py"} <= set(stage["deps"])
+
+
+def test_a_second_task_adds_index_and_evaluate_stages_only():
+    stages = yaml.safe_load((ROOT / "pipelines/okvqa_mini/dvc.yaml").read_text())["stages"]
+    params = load_params(ROOT / "pipelines/okvqa_mini/params.yaml")
+    sub = tasks(params)["wiki3k"]
+    assert sub.subset_size == 3000
+    for run in params["runs"]:
+        index = stages[f"index-{run}-{sub.corpus_id}"]
+        evaluate = stages[f"evaluate-{run}-wiki3k"]
+        assert f"indexes/okvqa_mini/{run}/{sub.corpus_id}" in evaluate["deps"]
+        assert f"models/okvqa_mini/{run}" in index["deps"]  # the model the main task uses: trained once
+    train = [s for s in stages if s.startswith("train-")]
+    assert sorted(train) == sorted(f"train-{r}" for r in params["runs"])  # one per run, none per task
+
+
+def test_a_run_from_another_pipeline_is_evaluated_without_a_train_stage(tmp_path):
+    (tmp_path / "pipelines" / "study").mkdir(parents=True)
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    (tmp_path / "pipelines/study/overrides.yaml").write_text(yaml.safe_dump(
+        {"profile": "study", "runs": {"dpr": {"method": "dpr", "from": "toy"}}}))
+    written = dvcfile.rendered(tmp_path)
+    stages = yaml.safe_load(written["pipelines/study/dvc.yaml"])["stages"]
+    assert not any(s.startswith("train-") for s in stages)
+    assert "models/toy/dpr" in stages["index-dpr-full"]["deps"]
+
+
+def test_subsets_of_one_seed_are_nested():
+    pids = [f"p{i}" for i in range(500)]
+    small, large = subset_ids(pids, 50, 3), subset_ids(pids, 200, 3)
+    assert len(small) == 50 and small < large
+    assert subset_ids(list(reversed(pids)), 50, 3) == small  # independent of the corpus order
+    with pytest.raises(InputError, match="larger than the corpus"):
+        subset_ids(pids, 501, 3)
+
+
+def test_unknown_task_or_corpus_is_one_line_naming_file_and_field(tmp_path):
+    params = load_params(ROOT / "pipelines/check/params.yaml")
+    with pytest.raises(InputError, match=r"pipelines/check/params.yaml: field 'tasks.nope': no such task"):
+        get_task(params, "nope")
+    params["tasks"] = {"main": {"corpus": "wikipedia"}}
+    with pytest.raises(InputError, match=r"field 'tasks.main.corpus': unknown corpus 'wikipedia'"):
+        tasks(params)
+    out = subprocess.run([sys.executable, "-m", "harness", "--params", "pipelines/check/params.yaml",
+                          "--allow-dirty", "evaluate", "--run", "dpr", "--task", "nope"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "tasks.nope" in out.stderr
+
+
+def test_a_gpu_pipeline_stops_in_one_line_without_a_gpu():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    out = subprocess.run([sys.executable, "-m", "harness", "--params", "pipelines/gpu_latency/params.yaml",
+                          "--allow-dirty", "prepare"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "needs a CUDA GPU" in out.stderr and "field 'requires'" in out.stderr
+
+
+def test_bad_overrides_never_reach_a_written_params_file(tmp_path):
+    (tmp_path / "pipelines" / "bad").mkdir(parents=True)
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    (tmp_path / "pipelines/bad/overrides.yaml").write_text(yaml.safe_dump({"protocol": {"steps": "many"}}))
+    with pytest.raises(InputError, match=r"pipelines/bad/overrides.yaml: field 'protocol.steps'"):
+        dvcfile.write_all(tmp_path)
+    assert not (tmp_path / "pipelines/bad/params.yaml").exists()

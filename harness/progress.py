@@ -11,8 +11,15 @@ from tqdm import tqdm
 T = TypeVar("T")
 
 
+MIN_ITEMS = 50  # shorter loops (a one-query latency call) get no bar: nothing to watch, and no overhead
+
+
 def bar(items: Iterable[T], desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
     """tqdm with rate and ETA where stderr is a terminal; silent otherwise (no bar spam in logs)."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    if total is not None and total < MIN_ITEMS:
+        return iter(items)
     return iter(tqdm(items, desc=desc, total=total, unit=unit, disable=None, leave=False, file=sys.stderr))
 
 

@@ -20,6 +20,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from harness.api import Passage, Query
 from harness.atomic import atomic_dir
+from harness.progress import phase_line
 
 
 @dataclass
@@ -82,7 +83,10 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
             shutil.rmtree(ckpt_dir)
 
     def evaluate_and_checkpoint(step: int) -> bool:
+        t0 = time.perf_counter()
         score = float(validate())
+        phase_line(f"validation at step {step}/{steps}: {score:.2f}",
+                   time.perf_counter() - t0)
         state["history"].append({"step": step, "val": score})
         if score > state["best_score"]:
             state.update(best_score=score, best_step=step, bad_evals=0)

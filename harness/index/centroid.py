@@ -29,6 +29,7 @@ from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.index.late import TokenStore
 from harness.index.maxsim import gather_packed, maxsim_packed
+from harness.progress import bar
 
 DENSE_SCORE_LIMIT = 1 << 22  # query tokens x documents below which approximate scores use a dense buffer
 
@@ -51,7 +52,7 @@ def spherical_kmeans(x: torch.Tensor, k: int, iters: int, seed: int) -> torch.Te
     """Unit-norm centroids maximising the inner product with their members (tokens are unit vectors)."""
     gen = torch.Generator().manual_seed(seed)
     centroids = x[torch.randperm(len(x), generator=gen)[:k].to(x.device)].clone()
-    for _ in range(iters):
+    for _ in bar(range(iters), "k-means", unit="iter"):
         codes = assign(x, centroids)
         sums = torch.zeros_like(centroids).index_add_(0, codes, x)
         counts = torch.bincount(codes, minlength=k)
@@ -199,7 +200,7 @@ class CentroidIndex:
         device = str(self.settings["device"])
         run: Run = {}
         with torch.no_grad():
-            for i, qid in enumerate(qids):
+            for i, qid in bar(list(enumerate(qids)), "search", unit="q"):
                 qt = torch.as_tensor(np.asarray(q.item(i), dtype=np.float32), device=device)
                 cand = np.sort(self.candidates(qt).cpu().numpy())  # sorted rows read the store in file order
                 if len(cand) == 0:

@@ -16,6 +16,7 @@ from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.errors import InputError
 from harness.index.maxsim import maxsim_flat, pad_packed, pad_repeat
+from harness.progress import bar
 
 SIM_BUDGET = 1 << 25  # elements of the [queries, docs, q_tokens, d_tokens] similarity block (128 MiB float32)
 PAD_CACHE_BYTES = 1 << 30  # padded corpora up to 1 GiB stay in memory between searches
@@ -103,7 +104,8 @@ class TokenStore:
 
 
 def _query_batches(q: MultiVectorEmbeddings, size: int):
-    for start in range(0, len(q), size):
+    starts = range(0, len(q), size)
+    for start in bar(starts, "search", total=len(starts), unit="batch"):
         stop = min(len(q), start + size)
         yield start, pad_packed(q.tokens, q.offsets, start, stop)
 

@@ -77,7 +77,8 @@ def read_record(path: Path) -> dict[str, Any]:
 # builds, the device): kept in run.json, out of run_facts.json, the part DVC tracks and the tables read, so a
 # regeneration from a fresh clone leaves dvc.lock and every metric table byte-identical.
 VOLATILE = ("phases", "latency")
-VOLATILE_PROVENANCE = ("git", "libraries", "device")
+# all_params_hash covers every key of the params file, also those this run does not read
+VOLATILE_PROVENANCE = ("git", "libraries", "device", "all_params_hash")
 
 
 def facts_of(record: dict[str, Any]) -> dict[str, Any]:

@@ -58,7 +58,9 @@ def load_corpus(s: dict[str, Any], root: Path) -> tuple[list[Passage], dict[str,
         from harness.data import wiki_vital
 
         passages = wiki_vital.load_passages(s.get("local"), int(s.get("max_words", 100)))
-        return passages, {"name": name, "file": str(wiki_vital.locate(s.get("local"))), "sha256": wiki_vital.SHA256}
+        # the package's file is named by package, not by where this machine installed it
+        file = s.get("local") or f"{wiki_vital.PACKAGE}/{wiki_vital.FILE}"
+        return passages, {"name": name, "file": str(file), "sha256": wiki_vital.SHA256}
     if name in HUB_CORPORA:
         split = s.get("split", "test_passages")
         rows, where = load_hf_split(s, split, root, "dataset.corpus")

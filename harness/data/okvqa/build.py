@@ -97,7 +97,10 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
             write_qrels(tmp / "qrels" / f"{sp}.tsv", rel)
         manifest = {
             "dataset": ds["name"], "source": s.get("source"), "root": str(data_root(s)),
-            "inputs": {name: {"path": path, "sha256": sha256_file(Path(path)) if Path(path).is_file() else None} for name, path in sorted(inputs.items())},
+            # paths relative to the root, so the manifest (a DVC output) is the same wherever the project sits
+            "inputs": {name: {"path": os.path.relpath(path, data_root(s)),
+                              "sha256": sha256_file(Path(path)) if Path(path).is_file() else None}
+                       for name, path in sorted(inputs.items())},
             "corpus": {**corpus_info, "passages": len(corpus)},
             "counts": {sp: len(v) for sp, v in by_split.items()},
             "skipped": skips.as_dict(),

@@ -16,7 +16,7 @@ from harness import dvcfile
 from harness.atomic import write_text
 from harness.params import load_params
 from harness.errors import InputError
-from harness.report.tables import main_table, write_latency
+from harness.report.tables import display_frame, latency_wide, main_table, write_latency
 
 ROOT = dvcfile.ROOT
 README_BLOCK = re.compile(r"(<!-- table: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
@@ -60,14 +60,13 @@ def _section(p: dvcfile.Pipeline) -> str | None:
         parts.append(f"<h3>Task {html.escape(str(task))}: {html.escape(str(first['corpus']))}, "
                      f"{html.escape(str(first['split']))} split, {int(first['queries']):,} queries, "
                      f"{int(first['corpus_size']):,} passages</h3>")
-        parts.append(_table_html(main_table(long, task)))
+        parts.append(_table_html(display_frame(main_table(long, task))))
     for png in sorted((results / "plots").glob("*.png")):
         parts.append(f"<img src='{png.relative_to(ROOT / 'results').as_posix()}' alt='{png.stem}'>")
     if (results / "latency.csv").is_file():
         lat = pd.read_csv(results / "latency.csv")
         if not lat.empty:
-            wide = lat.pivot_table(index=["task", "run", "device"], columns="measure", values="value",
-                                   sort=False).reset_index()
+            wide = latency_wide(lat)
             parts.append("<h3>Latency and wall times (machine-dependent)</h3>" + _table_html(wide))
     return "\n".join(parts)
 
@@ -76,11 +75,12 @@ def render_index() -> str:
     sections = [s for s in (_section(p) for p in dvcfile.discover()) if s]
     return ("<!doctype html>\n<html><head><meta charset='utf-8'><title>flmr-bench results</title>\n<style>"
             "body{font-family:sans-serif;margin:2em;max-width:1400px} table{border-collapse:collapse;font-size:13px;"
-            "margin:1em 0} th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right} th{cursor:pointer;"
+            "margin:1em 0} th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap} th{cursor:pointer;"
             "background:#f4f4f4} td:first-child,th:first-child{text-align:left} img{max-width:600px;margin:4px}"
             "</style></head><body>\n<h1>flmr-bench results</h1>\n<p>Every table below is a pivot of its pipeline's "
-            "<code>long.csv</code>; metrics in percent with 95% paired-bootstrap intervals in the CSV "
-            "(<code>lo</code>, <code>hi</code>). Click a column header to sort.</p>\n"
+            "<code>long.csv</code>: metrics in percent, <code>value [95% paired-bootstrap interval]</code>; "
+            "every metric (whole-word PR-Success, Success@K, R@K at every K) is in the CSV. Click a column header to "
+            "sort.</p>\n"
             + "\n".join(sections) + f"\n<script>{_SORT_JS}</script>\n</body></html>\n")
 
 

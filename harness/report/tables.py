@@ -66,7 +66,8 @@ def main_table(long: pd.DataFrame, task: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def to_markdown(wide: pd.DataFrame, dirty: bool) -> str:
+def display_frame(wide: pd.DataFrame) -> pd.DataFrame:
+    """The main columns, formatted: `value [lo, hi]` for metrics with intervals, thousands separators."""
     shown = pd.DataFrame({"run": wide["run"], "method": wide["method"]})
     for m in (*CI_METRICS, "EM", "answer in top-K"):
         if m in wide and wide[m].notna().any():
@@ -74,7 +75,11 @@ def to_markdown(wide: pd.DataFrame, dirty: bool) -> str:
     for col in ("queries", "passages", "index bytes"):
         if col in wide:
             shown[col] = wide[col].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
-    return shown.to_markdown(index=False) + "\n\n" + NOTE + _dirty_note(dirty) + "\n"
+    return shown
+
+
+def to_markdown(wide: pd.DataFrame, dirty: bool) -> str:
+    return display_frame(wide).to_markdown(index=False) + "\n\n" + NOTE + _dirty_note(dirty) + "\n"
 
 
 def _dirty_note(dirty: bool) -> str:
@@ -109,10 +114,16 @@ def summary_markdown(wide: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) + "\n"
 
 
+def latency_wide(lat: pd.DataFrame) -> pd.DataFrame:
+    wide = lat.pivot_table(index=["task", "run", "device"], columns="measure", values="value", sort=False).reset_index()
+    wide.columns.name = None
+    return wide
+
+
 def latency_markdown(lat: pd.DataFrame) -> str:
     if lat.empty:
         return "No runs.\n"
-    wide = lat.pivot_table(index=["task", "run", "device"], columns="measure", values="value", sort=False).reset_index()
+    wide = latency_wide(lat)
     return (wide.to_markdown(index=False, floatfmt=".2f") + "\n\nMachine-dependent: batch-1 latency after warm-up "
             "(p50 / p95 ms per query), batched throughput over the whole split, wall times of training and "
             "index building. Not part of the reproducibility check.\n")

@@ -24,6 +24,7 @@ from harness.report.tables import table_files
 from harness.tasks import corpus_ids, main_task, tasks
 
 VQA_FILES = ("vqa.json", "vqa_per_query.json")
+EVAL_KEYS = ["eval.split", "eval.ks", "eval.latency_queries"]  # what evaluate reads (bootstrap, reference: report)
 
 PIPELINES_DIR = "pipelines"
 CLI_FILES = ["harness/__main__.py", "harness/cli.py"]
@@ -133,6 +134,10 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     def uncached(path: Path | str) -> dict[str, dict[str, bool]]:
         return {str(path): {"cache": False}}
 
+    def task_key(name: str) -> list[str]:
+        """A stage depends on its own task's entry only: adding a task re-runs nothing that exists."""
+        return [f"tasks.{name}"] if "tasks" in params else []
+
     data = str(paths.data_dir(params))
     fetch_out = str(paths.fetch_record(params))
     stage("fetch", "fetch", _code("fetch"), ["dataset", "requires"] if "requires" in params else ["dataset"],
@@ -148,17 +153,16 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
                   ["seed", "protocol", f"runs.{run_id}"], [model])
         for corpus in corpus_ids(params):
             key = f"index-{run_id}-{corpus}"
+            # the corpus id names the subset (size, seed): a new or changed task touches no existing index
             stage(key, f"index --run {run_id} --corpus {corpus}",
-                  [data, model, *_code("index", [targets[run_id]])], ["index", f"runs.{run_id}", "tasks"]
-                  if "tasks" in params else ["index", f"runs.{run_id}"],
+                  [data, model, *_code("index", [targets[run_id]])], ["index", f"runs.{run_id}"],
                   [str(paths.index_dir(params, run_id, corpus))])
         for task in tasks(params).values():
             out = paths.run_dir(params, run_id, task.name)
             report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
             stage(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
                   [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
-                   *_code("evaluate", [targets[run_id]])],
-                  ["eval", "tasks"] if "tasks" in params else ["eval"],
+                   *_code("evaluate", [targets[run_id]])], [*EVAL_KEYS, *task_key(task.name)],
                   [uncached(out / f) for f in RUN_FILES], [uncached(out / "metrics.json")])
     reader = params.get("reader")
     if reader and reader.get("enabled", True):
@@ -169,14 +173,14 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
         for run_id in params["runs"]:
             out = paths.run_dir(params, run_id, main)
             stage(f"vqa-{run_id}", f"vqa --run {run_id}", [data, reader_dir, str(out / "trec.run"), *_code("vqa")],
-                  ["eval", "tasks"] if "tasks" in params else ["eval"],
+                  ["eval.split", *task_key(main)],
                   [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
                   [uncached(out / "vqa.json")])
             report_deps += [str(out / f) for f in VQA_FILES]
         for bound in ("none", "oracle"):
             out = paths.bound_dir(params, bound)
             stage(f"vqa-bound-{bound}", f"vqa --bound {bound}", [data, reader_dir, *_code("vqa")],
-                  ["eval", "tasks"] if "tasks" in params else ["eval"],
+                  ["eval.split", *task_key(main)],
                   [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
                   [uncached(out / "vqa.json")])
             report_deps += [str(out / f) for f in VQA_FILES]

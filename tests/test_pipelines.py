@@ -126,3 +126,17 @@ def test_bad_overrides_never_reach_a_written_params_file(tmp_path):
     with pytest.raises(InputError, match=r"pipelines/bad/overrides.yaml: field 'protocol.steps'"):
         dvcfile.write_all(tmp_path)
     assert not (tmp_path / "pipelines/bad/params.yaml").exists()
+
+
+def test_adding_a_task_leaves_every_existing_stage_as_it_was():
+    """What `dvc repro --dry` then lists: the new task's index and evaluate stages and the report, nothing else."""
+    p = dvcfile.get("okvqa_mini")
+    params = load_params(ROOT / p.params_file)
+    before = yaml.safe_load(dvcfile.render_dvc(p, params))["stages"]
+    params["tasks"]["wiki6k"] = {"split": "test", "subset": {"size": 6000, "seed": 13}}
+    after = yaml.safe_load(dvcfile.render_dvc(p, params))["stages"]
+    changed = {name for name in before if before[name] != after[name]}
+    added = set(after) - set(before)
+    assert changed == {"report"}
+    assert added == {f"{kind}-{run}-{suffix}" for run in params["runs"]
+                     for kind, suffix in (("index", "subset6000-seed13"), ("evaluate", "wiki6k"))}

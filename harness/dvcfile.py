@@ -18,7 +18,7 @@ from harness.atomic import write_text
 from harness.code_deps import ROOT, import_closure
 from harness.errors import InputError
 from harness.params import deep_merge, load_params
-from harness.pipeline.evaluate import RUN_FILES
+from harness.pipeline.evaluate import LARGE_RUN_FILES, RUN_FILES
 from harness.report.plots import plot_name
 from harness.report.tables import table_files
 from harness.tasks import corpus_ids, main_task, tasks
@@ -134,6 +134,13 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     def uncached(path: Path | str) -> dict[str, dict[str, bool]]:
         return {str(path): {"cache": False}}
 
+    # `eval.per_query_in_git: false` (a real test set: ~11 MB of ranking a run) keeps the rankings and per-query
+    # scores in the DVC cache, out of git; the records, curves and tables stay in git either way
+    in_git = bool(params.get("eval", {}).get("per_query_in_git", True))
+
+    def run_file(path: Path) -> Any:
+        return uncached(path) if in_git or path.name not in LARGE_RUN_FILES else str(path)
+
     def task_key(name: str) -> list[str]:
         """A stage depends on its own task's entry only: adding a task re-runs nothing that exists."""
         return [f"tasks.{name}"] if "tasks" in params else []
@@ -163,7 +170,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
             stage(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
                   [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
                    *_code("evaluate", [targets[run_id]])], [*EVAL_KEYS, *task_key(task.name)],
-                  [uncached(out / f) for f in RUN_FILES], [uncached(out / "metrics.json")])
+                  [run_file(out / f) for f in RUN_FILES], [uncached(out / "metrics.json")])
     reader = params.get("reader")
     if reader and reader.get("enabled", True):
         reader_dir = str(paths.reader_dir(params))

@@ -140,3 +140,21 @@ def test_adding_a_task_leaves_every_existing_stage_as_it_was():
     assert changed == {"report"}
     assert added == {f"{kind}-{run}-{suffix}" for run in params["runs"]
                      for kind, suffix in (("index", "subset6000-seed13"), ("evaluate", "wiki6k"))}
+
+
+def test_large_per_query_files_stay_out_of_git_only_where_the_pipeline_says_so():
+    def outs(pipeline: str) -> dict[str, bool]:
+        """out path -> whether git keeps it (cache: false), for the evaluate stages"""
+        stages = yaml.safe_load((ROOT / pipeline).read_text())["stages"]
+        found = {}
+        for key, spec in stages.items():
+            if key.startswith("evaluate-"):
+                for out in spec["outs"]:
+                    path, opts = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+                    found[path] = opts.get("cache", True) is False
+        return found
+
+    real = outs("pipelines/okvqa_mini/dvc.yaml")
+    assert real and all(in_git == (Path(p).name not in ("trec.run", "per_query.json")) for p, in_git in real.items())
+    toy = outs("dvc.yaml")
+    assert toy and all(toy.values())  # the toy rankings are small: committed with the tables

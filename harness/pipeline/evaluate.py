@@ -23,6 +23,7 @@ from harness.trec import write_run
 # what DVC tracks (identical for identical code and inputs); run.json, the full record, also holds the
 # commit, the device, wall times and latency, and lives beside them untracked by DVC
 RUN_FILES = ("run_facts.json", "trec.run", "per_query.json", "curve.json")
+LARGE_RUN_FILES = ("trec.run", "per_query.json")  # grow with the query count; see eval.per_query_in_git
 
 
 def _dataset_manifest(params: dict[str, Any]) -> dict[str, Any]:

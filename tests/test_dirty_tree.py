@@ -59,5 +59,6 @@ def test_allowed_dirty_run_is_marked(repo, monkeypatch):
 
 def test_tables_built_from_dirty_records_say_so():
     wide = pd.DataFrame([{"run": "a", "method": "m", "PR-Success@5": 50.0}])
-    assert "dirty working tree" in to_markdown(wide, dirty=True)
-    assert "dirty" not in to_markdown(wide, dirty=False)
+    none = pd.DataFrame()
+    assert "dirty working tree" in to_markdown(wide, none, dirty=True)
+    assert "dirty" not in to_markdown(wide, none, dirty=False)

@@ -16,7 +16,8 @@ from harness import dvcfile
 from harness.atomic import write_text
 from harness.params import load_params
 from harness.errors import InputError
-from harness.report.tables import display_frame, latency_wide, main_table, write_latency
+from harness.report.tables import (display_frame, latency_wide, main_table, mark_significance, significance_note,
+                                   write_latency)
 
 ROOT = dvcfile.ROOT
 README_BLOCK = re.compile(r"(<!-- table: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
@@ -60,7 +61,14 @@ def _section(p: dvcfile.Pipeline) -> str | None:
         parts.append(f"<h3>Task {html.escape(str(task))}: {html.escape(str(first['corpus']))}, "
                      f"{html.escape(str(first['split']))} split, {int(first['queries']):,} queries, "
                      f"{int(first['corpus_size']):,} passages</h3>")
-        parts.append(_table_html(display_frame(main_table(long, task))))
+        shown = display_frame(main_table(long, task))
+        paired_csv = results / "tables" / "paired.csv"  # the significance test covers the main (first) task
+        if task == long["task"].iloc[0] and paired_csv.is_file():
+            paired = pd.read_csv(paired_csv)
+            shown = mark_significance(shown, paired)
+            parts.append(_table_html(shown) + f"<p>{html.escape(significance_note(paired).strip())}</p>")
+        else:
+            parts.append(_table_html(shown))
     for png in sorted((results / "plots").glob("*.png")):
         parts.append(f"<img src='{png.relative_to(ROOT / 'results').as_posix()}' alt='{png.stem}'>")
     if (results / "latency.csv").is_file():

@@ -12,9 +12,11 @@ import pandas as pd
 from harness import paths
 from harness.atomic import write_text
 from harness.metrics.bootstrap import paired_difference
+from harness.metrics.significance import ALPHA, METHOD, holm, paired_permutation_p
 from harness.report.long import CI_METRICS, latency_table, long_table, records
 from harness.tasks import main_task, tasks
 
+MARK = "†"  # differs from the reference run, Holm-corrected paired permutation test
 SUMMARY_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "VQA")
 NOTE = ("Metrics in percent with 95% paired-bootstrap intervals over queries. PR-Success@K: a query counts if any "
         "top-K passage contains an answer (the FLMR paper's PRRecall@K). `random ranking`: the expected level of a "
@@ -78,8 +80,9 @@ def display_frame(wide: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def to_markdown(wide: pd.DataFrame, dirty: bool) -> str:
-    return display_frame(wide).to_markdown(index=False) + "\n\n" + NOTE + _dirty_note(dirty) + "\n"
+def to_markdown(wide: pd.DataFrame, paired: pd.DataFrame, dirty: bool) -> str:
+    return (mark_significance(display_frame(wide), paired).to_markdown(index=False) + "\n\n" + NOTE + significance_note(paired)
+            + _dirty_note(dirty) + "\n")
 
 
 def _dirty_note(dirty: bool) -> str:
@@ -105,13 +108,13 @@ def tasks_markdown(long: pd.DataFrame, task_names: list[str]) -> str:
     return pd.DataFrame(table).to_markdown(index=False) + f"\n\nTasks: {corpora}. " + NOTE + "\n"
 
 
-def summary_markdown(wide: pd.DataFrame) -> str:
+def summary_markdown(wide: pd.DataFrame, paired: pd.DataFrame) -> str:
     """The short table the README quotes (a test keeps the two identical)."""
     cols = [m for m in SUMMARY_METRICS if m in wide and wide[m].notna().any()]
     shown = pd.DataFrame({"run": wide["run"]})
     for m in cols:
         shown[m] = wide[m].map(_fmt)
-    return shown.to_markdown(index=False) + "\n"
+    return mark_significance(shown, paired).to_markdown(index=False) + "\n" + significance_note(paired).strip() + "\n"
 
 
 def latency_wide(lat: pd.DataFrame) -> pd.DataFrame:
@@ -131,7 +134,8 @@ def latency_markdown(lat: pd.DataFrame) -> str:
 
 def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.DataFrame:
     """Every run against the reference run (`eval.reference_run`, default the first) on the main task: mean
-    difference in points, its 95% paired-bootstrap interval and a two-sided p-value."""
+    difference in points, its 95% paired-bootstrap interval, the paired permutation test's p-value and the
+    Holm-adjusted one over the table's comparisons (harness/metrics/significance.py)."""
     main = main_task(params).name
     recs = [(rec, pq) for task, rec, pq in records(params) if task == main]
     ids = [rec["run_id"] for rec, _ in recs]
@@ -143,9 +147,35 @@ def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.Dat
         if rec["run_id"] == ref_id or metric not in pq:
             continue
         d = paired_difference(pq[metric], ref[metric], int(params["eval"].get("bootstrap", 1000)), int(params["seed"]))
+        p = paired_permutation_p(pq[metric], ref[metric], int(params["eval"].get("permutations", 10000)),
+                                 int(params["seed"]))
         rows.append({"run": rec["run_id"], "reference": ref_id, "metric": metric, "difference": d["diff"],
-                     "lo": d["lo"], "hi": d["hi"], "p": d["p"], "queries": d["n"]})
-    return pd.DataFrame(rows)
+                     "lo": d["lo"], "hi": d["hi"], "p": p, "queries": d["n"]})
+    adjusted, reject = holm([r["p"] for r in rows])
+    for row, p_holm, significant in zip(rows, adjusted, reject):
+        row["p (Holm)"], row["significant"] = p_holm, significant
+    return pd.DataFrame(rows, columns=["run", "reference", "metric", "difference", "lo", "hi", "p", "p (Holm)",
+                                       "significant", "queries"])
+
+
+def significance_note(paired: pd.DataFrame) -> str:
+    if paired.empty or "significant" not in paired:
+        return ""
+    ref, metric = paired["reference"].iloc[0], paired["metric"].iloc[0]
+    return (f"\n\n{MARK} after {metric}: differs from the reference run `{ref}` at alpha {ALPHA} ({METHOD}); "
+            f"`(ref)` marks the reference. Differences and p-values: tables/paired.md.")
+
+
+def mark_significance(shown: pd.DataFrame, paired: pd.DataFrame) -> pd.DataFrame:
+    """Formatted columns with the paired test's outcome appended to the tested metric's cells."""
+    if paired.empty or "significant" not in paired or paired["metric"].iloc[0] not in shown:
+        return shown  # (a paired table from before the test existed carries no decision)
+    metric, ref = paired["metric"].iloc[0], paired["reference"].iloc[0]
+    significant = dict(zip(paired["run"], paired["significant"]))
+    shown = shown.copy()
+    shown[metric] = [v + (" (ref)" if run == ref else f" {MARK}" if significant.get(run) else "")
+                     for run, v in zip(shown["run"], shown[metric])]
+    return shown
 
 
 def write_latency(params: dict[str, Any]) -> None:
@@ -171,15 +201,15 @@ def write_tables(params: dict[str, Any]) -> pd.DataFrame:
     main = main_task(params).name
     wide = main_table(long, main)
     dirty = bool(long["dirty"].any())
+    paired = paired_table(params)
     write_text(Path(out) / "main.csv", wide.to_csv(index=False, float_format="%.4f"))
-    write_text(Path(out) / "main.md", to_markdown(wide, dirty))
-    write_text(Path(out) / "summary.md", summary_markdown(wide))
+    write_text(Path(out) / "main.md", to_markdown(wide, paired, dirty))
+    write_text(Path(out) / "summary.md", summary_markdown(wide, paired))
     names = list(tasks(params))
     if len(names) > 1:
         write_text(Path(out) / "tasks.md", tasks_markdown(long, names) + _dirty_note(dirty))
-    paired = paired_table(params)
     write_text(Path(out) / "paired.csv", paired.to_csv(index=False, float_format="%.4f"))
-    write_text(Path(out) / "paired.md", paired.to_markdown(index=False, floatfmt=".2f") +
-               "\n\nDifference in percentage points against the reference run, 95% paired-bootstrap interval."
-               + _dirty_note(dirty) + "\n")
+    write_text(Path(out) / "paired.md", paired.to_markdown(index=False, floatfmt=".4g") +
+               "\n\nDifference in percentage points against the reference run with its 95% paired-bootstrap "
+               f"interval; p: {METHOD}; `significant`: Holm-adjusted p < {ALPHA}." + _dirty_note(dirty) + "\n")
     return wide

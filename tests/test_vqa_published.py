@@ -1,5 +1,6 @@
-"""The VQA scorer on real published OK-VQA predictions lands within a point of the reported accuracies
-(the local labels are raw answers with vote fractions, not the official stemmed ten)."""
+"""The VQA scorer on real published OK-VQA predictions lands within a point of the reported accuracies, above
+them: the local labels are raw answers with vote fractions, not the official stemmed ten, and score the same
+predictions 0.35-0.89 points higher (the bias a table on these labels carries)."""
 
 import json
 import re
@@ -19,4 +20,4 @@ def test_published_predictions_score_close_to_reported(shared_data):
         preds = read_predictions(f)
         assert set(preds) == set(answers)
         metrics, _ = score_predictions(preds, answers)
-        assert abs(metrics["VQA"] - published) < 1.5, f.name
+        assert 0.0 < metrics["VQA"] - published < 1.0, f.name

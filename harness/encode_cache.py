@@ -1,4 +1,4 @@
-"""Cache of encoded corpora: a re-run with the same weights, settings and passages reads the vectors back
+"""Cache of encoded corpora and query sets: a re-run with the same weights, settings and passages reads the vectors back
 instead of encoding again (an index rebuilt with other settings; a zero-shot model scored on validation and
 then indexed). Entries live under .cache/encoded/<key>/, written atomically, least recently used evicted past
 FLMR_BENCH_ENCODE_CACHE_GIB (default 8); FLMR_BENCH_ENCODE_CACHE=0 turns the cache off, and deleting the
@@ -6,17 +6,19 @@ folder is always safe."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from harness.api import DenseEmbeddings, Embeddings, MultiVectorEmbeddings, Passage
+from harness.api import DenseEmbeddings, Embeddings, MultiVectorEmbeddings, Passage, Query
 from harness.atomic import atomic_dir
 from harness.code_deps import code_digest, method_code
 
@@ -69,10 +71,21 @@ def encoder_code_digest(model: torch.nn.Module) -> str:
     return code_digest(method_code(type(model).__module__))
 
 
-def cache_key(model: torch.nn.Module, passages: list[Passage]) -> str:
+def queries_digest(queries: list[Query]) -> str:
+    """Everything a query encoder may read: text, vision text, regions, and the image file's bytes."""
+    h = hashlib.sha256(b"queries")
+    for q in queries:
+        h.update(json.dumps([q.qid, q.text, q.vision_text, str(q.image) if q.image else None,
+                             [dataclasses.astuple(r) for r in q.rois]], default=str).encode())
+        if q.image is not None and Path(q.image).is_file():
+            h.update(hashlib.sha256(Path(q.image).read_bytes()).digest())
+    return h.hexdigest()
+
+
+def cache_key(model: torch.nn.Module, items_digest: str) -> str:
     settings = json.dumps({"class": type(model).__qualname__, "params": getattr(model, "params", {})},
                           sort_keys=True, default=str)
-    parts = [weights_digest(model), settings, encoder_code_digest(model), corpus_digest(passages)]
+    parts = [weights_digest(model), settings, encoder_code_digest(model), items_digest]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -92,13 +105,24 @@ def _write(folder: Path, emb: Embeddings) -> None:
 
 def encode_passages(model: Any, passages: list[Passage], cache_dir: Path = CACHE_DIR) -> tuple[Embeddings, bool]:
     """The model's passage embeddings, and whether they came from the cache."""
+    return _cached(model, lambda: corpus_digest(passages), lambda: model.encode_passages(passages), cache_dir)
+
+
+def encode_queries(model: Any, queries: list[Query], cache_dir: Path = CACHE_DIR) -> tuple[Embeddings, bool]:
+    """The model's query embeddings, and whether they came from the cache: every task of a pipeline that asks
+    the same questions (corpus subsets, other corpora) encodes them once per model."""
+    return _cached(model, lambda: queries_digest(queries), lambda: model.encode_queries(queries), cache_dir)
+
+
+def _cached(model: Any, items_digest: Callable[[], str], encode: Callable[[], Embeddings], cache_dir: Path
+            ) -> tuple[Embeddings, bool]:
     if not enabled() or not isinstance(model, torch.nn.Module) or not list(model.parameters()):
-        return model.encode_passages(passages), False
-    folder = Path(cache_dir) / cache_key(model, passages)
+        return encode(), False
+    folder = Path(cache_dir) / cache_key(model, items_digest())
     if (folder / "done").is_file():
         (folder / "done").touch()  # recently used
         return _read(folder), True
-    emb = model.encode_passages(passages)
+    emb = encode()
     if isinstance(emb, (DenseEmbeddings, MultiVectorEmbeddings)):
         with atomic_dir(folder) as tmp:
             _write(tmp, emb)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from harness import encode_cache
-from harness.api import DenseEmbeddings, Passage
+from harness.api import Box, DenseEmbeddings, Passage, Query
 
 
 class Counting(torch.nn.Module):
@@ -94,3 +95,31 @@ def test_a_new_code_digest_misses_the_cache(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(encode_cache, "encoder_code_digest", lambda model: "edited")
     _, hit = encode_cache.encode_passages(m, PASSAGES, tmp_path)
     assert hit is False and m.calls == 2
+
+
+class CountingQueries(Counting):
+    def encode_queries(self, queries: list[Query]) -> DenseEmbeddings:
+        self.calls += 1
+        x = torch.tensor([[len(q.text), len(q.vision_text or ""), len(q.rois), 1.0] for q in queries])
+        return DenseEmbeddings(self.proj(x).detach().numpy())
+
+
+@pytest.mark.parametrize("change", [None, "text", "vision_text", "rois", "image bytes"])
+def test_query_encodings_are_reused_only_for_the_same_questions_and_images(tmp_path: Path, change):
+    image = tmp_path / "img.png"
+    image.write_bytes(b"pixels")
+    queries = [Query("q1", "what is it?", image, ("x",), vision_text="a cat"), Query("q2", "why?", None, ("y",))]
+    m = CountingQueries(0)
+    first, _ = encode_cache.encode_queries(m, queries, tmp_path / "cache")
+    if change == "text":
+        queries = [dataclasses.replace(queries[0], text="what is that?"), queries[1]]
+    elif change == "vision_text":
+        queries = [dataclasses.replace(queries[0], vision_text="a dog"), queries[1]]
+    elif change == "rois":
+        queries = [dataclasses.replace(queries[0], rois=(Box(0, 0, 1, 1, "cat", 1.0),)), queries[1]]
+    elif change == "image bytes":
+        image.write_bytes(b"other pixels")  # same path, new picture
+    second, hit = encode_cache.encode_queries(m, queries, tmp_path / "cache")
+    assert hit == (change is None) and m.calls == (1 if change is None else 2)
+    if change is None:
+        np.testing.assert_array_equal(first.vectors, second.vectors)

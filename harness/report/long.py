@@ -94,9 +94,10 @@ def latency_table(params: dict[str, Any]) -> pd.DataFrame:
         device = rec["provenance"]["device"].get("gpu", rec["provenance"]["device"]["device"])
         base = {"pipeline": params["profile"], "task": task, "run": rec["run_id"], "device": device}
         figures = {"encode p50 ms": lat["encode_batch1"]["p50_ms"], "encode p95 ms": lat["encode_batch1"]["p95_ms"],
-                   "search p50 ms": lat["search_batch1"]["p50_ms"], "search p95 ms": lat["search_batch1"]["p95_ms"],
-                   "batched q/s": 1000.0 / max(1e-9, lat["encode_batched_ms_per_query"]
-                                               + lat["search_batched_ms_per_query"])}
+                   "search p50 ms": lat["search_batch1"]["p50_ms"], "search p95 ms": lat["search_batch1"]["p95_ms"]}
+        if lat.get("encode_batched_ms_per_query") is not None:  # None: the queries came from the encode cache
+            figures["batched q/s"] = 1000.0 / max(1e-9, lat["encode_batched_ms_per_query"]
+                                                  + lat["search_batched_ms_per_query"])
         train = _json(paths.timing_file(params, f"train-{rec['run_id']}")) or {}
         index = _json(paths.timing_file(params, f"index-{rec['run_id']}-{_corpus_id(params, task)}")) or {}
         if "seconds" in train:

@@ -61,14 +61,12 @@ def _section(p: dvcfile.Pipeline) -> str | None:
         parts.append(f"<h3>Task {html.escape(str(task))}: {html.escape(str(first['corpus']))}, "
                      f"{html.escape(str(first['split']))} split, {int(first['queries']):,} queries, "
                      f"{int(first['corpus_size']):,} passages</h3>")
-        shown = display_frame(main_table(long, task))
+        shown, note = display_frame(main_table(long, task)), ""
         paired_csv = results / "tables" / "paired.csv"  # the significance test covers the main (first) task
         if task == long["task"].iloc[0] and paired_csv.is_file():
             paired = pd.read_csv(paired_csv)
-            shown = mark_significance(shown, paired)
-            parts.append(_table_html(shown) + f"<p>{html.escape(significance_note(paired).strip())}</p>")
-        else:
-            parts.append(_table_html(shown))
+            shown, note = mark_significance(shown, paired), significance_note(paired).strip()
+        parts.append(_table_html(shown) + (f"<p>{html.escape(note)}</p>" if note else ""))
     for png in sorted((results / "plots").glob("*.png")):
         parts.append(f"<img src='{png.relative_to(ROOT / 'results').as_posix()}' alt='{png.stem}'>")
     if (results / "latency.csv").is_file():

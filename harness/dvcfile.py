@@ -75,22 +75,43 @@ class _NoAliases(yaml.SafeDumper):
         return True
 
 
-def render_params(p: Pipeline, root: Path = ROOT) -> str:
-    """The pipeline's params.yaml: the embedded default with the overrides applied (`runs` and `tasks`
-    are replaced whole: a pipeline lists its own rows and tasks)."""
+def merged_params(p: Pipeline, root: Path = ROOT, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The embedded default (or, with `extends: <pipeline>`, that pipeline's params) with the overrides
+    applied. `runs` and `tasks` are replaced whole: a pipeline lists its own rows and tasks, or inherits those
+    of the pipeline it extends. `models_from: <pipeline>`: every run without its own `from` evaluates the
+    model that pipeline trained (no train stage here)."""
     if p.overrides_file is None:
-        return (root / p.params_file).read_text(encoding="utf-8")
+        return yaml.safe_load((root / p.params_file).read_text(encoding="utf-8"))
     overlay = yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}
     if not isinstance(overlay, dict):
         raise InputError(p.overrides_file, "-", "must be a mapping")
-    base = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    extends, models_from = overlay.pop("extends", None), overlay.pop("models_from", None)
+    known = {q.name: q for q in discover(root)}
+    for field, name in (("extends", extends), ("models_from", models_from)):
+        if name is not None and (name not in known or name == p.name or name in seen):
+            raise InputError(p.overrides_file, field, f"{name!r} is not another pipeline here (known: {sorted(known)})")
+    base = merged_params(known[extends], root, (*seen, p.name)) if extends else \
+        yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
     merged = deep_merge(base, overlay)
     for whole in ("runs", "tasks"):
         if whole in overlay:
             merged[whole] = copy.deepcopy(overlay[whole])
-        elif whole == "tasks":
+        elif whole == "tasks" and not extends:
             merged.pop("tasks", None)
-    return (f"# Written by `python -m harness pipelines` from {p.overrides_file} over params.yaml; edit those.\n"
+    if models_from:
+        for run in merged["runs"].values():
+            run.setdefault("from", models_from)
+    return merged
+
+
+def render_params(p: Pipeline, root: Path = ROOT) -> str:
+    """The pipeline's params.yaml, as `merged_params` makes it."""
+    if p.overrides_file is None:
+        return (root / p.params_file).read_text(encoding="utf-8")
+    merged = merged_params(p, root)
+    extends = (yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}).get("extends")
+    over = "params.yaml" if not extends else get(extends, root).overrides_file
+    return (f"# Written by `python -m harness pipelines` from {p.overrides_file} over {over}; edit those.\n"
             + yaml.dump(merged, Dumper=_NoAliases, sort_keys=False))
 
 

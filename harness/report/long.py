@@ -21,6 +21,8 @@ LONG_COLUMNS = [*FACTORS, "metric", "value", "lo", "hi", "dirty"]
 CI_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "R@5", "MRR@10", "VQA")
 BOUNDS = (("none", "no retrieval"), ("oracle", "oracle passage"))
 
+RANDOM_RUN, CEILING_RUN = "random ranking", "answer in corpus"  # the reference rows of every task
+
 
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -70,9 +72,9 @@ def long_table(params: dict[str, Any]) -> pd.DataFrame:
             continue
         ref = task_refs[task] = {**base, "family": "-", "backbone": "-"}
         for m, v in rec.get("random_baseline", {}).items():
-            rows.append({**ref, "run": "random ranking", "method": "(expected)", "metric": m, "value": v})
+            rows.append({**ref, "run": RANDOM_RUN, "method": "(expected)", "metric": m, "value": v})
         ceiling = 100.0 * rec["counts"].get("queries_with_answer_in_corpus", 0) / max(1, rec["counts"]["queries"])
-        rows.append({**ref, "run": "answer in corpus", "method": "(ceiling)", "metric": "PR-Success@any",
+        rows.append({**ref, "run": CEILING_RUN, "method": "(ceiling)", "metric": "PR-Success@any",
                      "value": ceiling})
     for bound, label in BOUNDS:
         vqa = _json(paths.bound_dir(params, bound) / "vqa.json")

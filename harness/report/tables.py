@@ -13,7 +13,8 @@ from harness import paths
 from harness.atomic import write_text
 from harness.metrics.bootstrap import paired_difference
 from harness.metrics.significance import ALPHA, METHOD, holm, paired_permutation_p
-from harness.report.long import CI_METRICS, latency_table, long_table, records
+from harness.report import scaling
+from harness.report.long import CEILING_RUN, CI_METRICS, RANDOM_RUN, latency_table, long_table, records
 from harness.tasks import main_task, tasks
 
 MARK = "†"  # differs from the reference run, Holm-corrected paired permutation test
@@ -33,7 +34,7 @@ def _fmt(v: Any, lo: Any = None, hi: Any = None) -> str:
     return f"{v:.1f}"
 
 
-REFERENCE_ROWS = ("no retrieval", "oracle passage", "random ranking", "answer in corpus")
+REFERENCE_ROWS = ("no retrieval", "oracle passage", RANDOM_RUN, CEILING_RUN)
 
 
 def _rows(long: pd.DataFrame, task: str) -> list[str]:
@@ -98,7 +99,7 @@ def tasks_markdown(long: pd.DataFrame, task_names: list[str]) -> str:
         row = {"run": run}
         for t in task_names:
             for m in ("PR-Success@5", "PR-Success@20"):
-                r = _get(long, t, run, m) if run != "answer in corpus" else _get(long, t, run, "PR-Success@any")
+                r = _get(long, t, run, m) if run != CEILING_RUN else _get(long, t, run, "PR-Success@any")
                 row[f"{t}: {m}"] = "-" if r is None else _fmt(r["value"], r["lo"], r["hi"])
         if any(v != "-" for k, v in row.items() if k != "run"):
             table.append(row)
@@ -183,6 +184,8 @@ def write_latency(params: dict[str, Any]) -> None:
     lat = latency_table(params)
     write_text(paths.results_dir(params) / "latency.csv", lat.to_csv(index=False, float_format="%.4f"))
     write_text(paths.results_dir(params) / "latency.md", latency_markdown(lat))
+    if scaling.applies(params):
+        scaling.latency_plot(params, lat)
 
 
 def table_files(params: dict[str, Any]) -> list[Path]:
@@ -190,7 +193,7 @@ def table_files(params: dict[str, Any]) -> list[Path]:
     out = paths.tables_dir(params)
     files = [paths.results_dir(params) / "long.csv"] + [out / f for f in (
         "main.md", "main.csv", "summary.md", "paired.md", "paired.csv")]
-    return files + ([out / "tasks.md"] if len(tasks(params)) > 1 else [])
+    return files + ([out / "tasks.md"] if len(tasks(params)) > 1 else []) + scaling.output_files(params)
 
 
 def write_tables(params: dict[str, Any]) -> pd.DataFrame:
@@ -208,6 +211,8 @@ def write_tables(params: dict[str, Any]) -> pd.DataFrame:
     names = list(tasks(params))
     if len(names) > 1:
         write_text(Path(out) / "tasks.md", tasks_markdown(long, names) + _dirty_note(dirty))
+    if scaling.applies(params):
+        scaling.write_scaling(params, long)
     write_text(Path(out) / "paired.csv", paired.to_csv(index=False, float_format="%.4f"))
     write_text(Path(out) / "paired.md", paired.to_markdown(index=False, floatfmt=".4g") +
                "\n\nDifference in percentage points against the reference run with its 95% paired-bootstrap "

@@ -12,12 +12,32 @@ from harness import dvcfile
 from harness.params import load_params
 
 
+def in_dependency_order(pipelines: list[dvcfile.Pipeline]) -> list[dvcfile.Pipeline]:
+    """Pipelines whose runs evaluate another pipeline's models (`from:`) after that pipeline, so each
+    table's time is its own (DVC would otherwise run the upstream training inside the first one)."""
+    names = {p.name: p for p in pipelines}
+    sources = {p.name: {run.get("from") for run in load_params(dvcfile.ROOT / p.params_file)["runs"].values()}
+               - {None, p.name} for p in pipelines}
+    ordered: list[dvcfile.Pipeline] = []
+
+    def visit(name: str, trail: tuple[str, ...] = ()) -> None:
+        if name in trail or names[name] in ordered:
+            return
+        for src in sorted(sources[name] & set(names)):
+            visit(src, (*trail, name))
+        ordered.append(names[name])
+
+    for p in pipelines:
+        visit(p.name)
+    return ordered
+
+
 def offline_pipelines() -> tuple[list[dvcfile.Pipeline], list[tuple[dvcfile.Pipeline, list[str]]]]:
     runnable, elsewhere = [], []
     for p in dvcfile.discover():
         needs = load_params(dvcfile.ROOT / p.params_file).get("requires", [])
         (elsewhere.append((p, needs)) if needs else runnable.append(p))
-    return runnable, elsewhere
+    return in_dependency_order(runnable), elsewhere
 
 
 def repro_all(names: list[str] | None = None, dry: bool = False) -> int:

@@ -158,3 +158,23 @@ def test_large_per_query_files_stay_out_of_git_only_where_the_pipeline_says_so()
     assert real and all(in_git == (Path(p).name not in ("trec.run", "per_query.json")) for p, in_git in real.items())
     toy = outs("dvc.yaml")
     assert toy and all(toy.values())  # the toy rankings are small: committed with the tables
+
+
+def test_the_all_tables_command_runs_a_pipeline_after_the_one_whose_models_it_evaluates():
+    from harness.repro_all import offline_pipelines
+
+    order = [p.name for p in offline_pipelines()[0]]
+    assert order.index("okvqa_mini") < order.index("corpus_scaling")
+    scaling = load_params(ROOT / "pipelines/corpus_scaling/params.yaml")
+    assert {run["from"] for run in scaling["runs"].values()} == {"okvqa_mini"}
+    stages = yaml.safe_load((ROOT / "pipelines/corpus_scaling/dvc.yaml").read_text())["stages"]
+    assert not [s for s in stages if s.startswith("train-")]  # evaluated as trained there, never retrained
+
+
+def test_extends_names_an_existing_pipeline(tmp_path):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    folder = tmp_path / "pipelines" / "study"
+    folder.mkdir(parents=True)
+    (folder / "overrides.yaml").write_text("extends: nowhere\nprofile: study\n")
+    with pytest.raises(InputError, match="extends"):
+        dvcfile.merged_params(dvcfile.get("study", tmp_path), tmp_path)

@@ -6,6 +6,8 @@
 - `okvqa_wiki`: the Wikipedia passages of the M2KR OK-VQA task (config OKVQA_passages).
 - `psgs_w100`: DPR's 21M Wikipedia passages, from a local copy of psgs_w100.tsv (id, text, title).
 - `jsonl`: any corpus already in the harness format (BEIR corpus.jsonl at `corpus.local`).
+- `okvqa_gs_snippets`: Google Search snippets for 996 OK-VQA test questions (a local folder, `corpus.local`;
+  datasets/okvqa_gs_mini/card.yaml), the union of both files, de-duplicated.
 Hub corpora are read from the folder the fetch stage fills (or any local copy: `corpus.local`).
 """
 
@@ -20,7 +22,7 @@ from harness.data.sources import load_hf_split
 from harness.errors import InputError
 
 HUB_CORPORA = ("okvqa_gs", "okvqa_wiki")
-NAMES = ("wiki_vital", *HUB_CORPORA, "psgs_w100", "jsonl")
+NAMES = ("wiki_vital", *HUB_CORPORA, "psgs_w100", "jsonl", "okvqa_gs_snippets")
 
 
 def _from_rows(rows: list[dict[str, Any]], where: str, id_field: str, text_field: str,
@@ -70,6 +72,15 @@ def load_corpus(s: dict[str, Any], root: Path) -> tuple[list[Passage], dict[str,
     if name == "psgs_w100":
         path = (root / s.get("local", "downloads/psgs_w100/psgs_w100.tsv")).resolve()
         return read_psgs_tsv(path, s.get("limit")), {"name": name, "file": str(path)}
+    if name == "okvqa_gs_snippets":
+        from harness.data.okvqa.snippets import load_snippets
+
+        folder = (root / s.get("local", "../shared/data/okvqa_gs_snippets")).resolve()
+        got = load_snippets(folder)
+        # `urls` and `question_ids` are for the build (a side file; the questions the corpus was searched for)
+        return got.passages, {"name": name, "folder": s.get("local", "../shared/data/okvqa_gs_snippets"),
+                              "sha256": got.files, "empty_results_dropped": got.empty,
+                              "urls": got.urls, "question_ids": sorted(got.question_ids)}
     if name == "jsonl":
         from harness.data.schema import read_corpus
 

@@ -75,6 +75,17 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
     corpus, corpus_info = load_corpus(ds.get("corpus", {}), Path.cwd())
     if ds.get("corpus", {}).get("limit"):
         corpus = corpus[: int(ds["corpus"]["limit"])]
+    urls, searched = corpus_info.pop("urls", None), corpus_info.pop("question_ids", None)
+    if ds.get("corpus", {}).get("test_only_searched_questions"):
+        # a corpus searched for particular test questions (Google snippets) is scored on those questions only
+        if searched is None:
+            raise InputError("params.yaml", "dataset.corpus.test_only_searched_questions",
+                             f"corpus {corpus_info['name']!r} does not say which questions it was searched for")
+        keep = set(searched)
+        for q in queries:
+            if q.split == "test" and q.qid not in keep:
+                skips.add("test question the corpus was not searched for", q.qid)
+        queries = [q for q in queries if q.split != "test" or q.qid in keep]
     pids = {p.pid for p in corpus}
 
     by_split = {sp: [q for q in queries if q.split == sp] for sp in ("train", "val", "test")}
@@ -86,13 +97,16 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
         split_gold = {q.qid: gold[q.qid] for q in by_split[sp] if gold.get(q.qid)}
         if split_gold:
             qrels[sp], qrels_kind[sp] = split_gold, "gold (source positives)"
-        elif sp != "test":
+        elif sp != "test" and depth > 0:  # depth 0: a pipeline that trains nothing needs no positives
             # pseudo qrels are BM25-derived: fine as training positives, a bias if used to score test
             qrels[sp], qrels_kind[sp] = pseudo_qrels(by_split[sp], corpus, depth), f"pseudo (BM25 top {depth} + answer)"
 
     with atomic_dir(out) as tmp:
         write_queries(tmp / "queries.jsonl", queries)
         write_corpus(tmp / "corpus.jsonl", corpus)
+        if urls:  # where each passage was found (the harness reads title and text only)
+            (tmp / "corpus_urls.tsv").write_text("".join(f"{p.pid}\t{urls.get(p.pid, '')}\n" for p in corpus),
+                                                 encoding="utf-8")
         for sp, rel in qrels.items():
             write_qrels(tmp / "qrels" / f"{sp}.tsv", rel)
         manifest = {

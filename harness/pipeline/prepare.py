@@ -19,7 +19,11 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
         from harness.data.okvqa.build import build_okvqa
 
         stats = build_okvqa(params, out)
+    elif ds["source"] == "fvqa":
+        from harness.data.fvqa import build_fvqa
+
+        stats = build_fvqa(params, out)
     else:
-        raise InputError("params.yaml", "dataset.source", f"unknown source {ds['source']!r} (known: toy, okvqa)")
+        raise InputError("params.yaml", "dataset.source", f"unknown source {ds['source']!r} (known: toy, okvqa, fvqa)")
     Dataset(out)  # read back: the stage fails here, not three stages later, if anything is malformed
     return stats

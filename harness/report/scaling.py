@@ -126,25 +126,32 @@ def scaling_plot(params: dict[str, Any], frame: pd.DataFrame) -> None:
     _save(fig, paths.plots_dir(params) / "scaling.png")
 
 
-def cost_plot(params: dict[str, Any], frame: pd.DataFrame) -> None:
-    """Index bytes against corpus size (log-log), with each run's fitted growth exponent."""
+def _growth_plot(frame: pd.DataFrame, value: str, ylabel: str, title: str, path: Any) -> None:
+    """`value` against corpus size (log-log), a line per run labelled with its fitted growth exponent."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    for run, g in frame.groupby("run", sort=False):
-        b = growth_exponent(g["passages"].to_numpy(float), g["index bytes"].to_numpy(float))
-        ax.plot(g["passages"], g["index bytes"], marker="o", label=f"{run} (b = {b:.2f})")
+    for run, g in frame.sort_values("passages").groupby("run", sort=False):
+        b = growth_exponent(g["passages"].to_numpy(float), g[value].to_numpy(float))
+        ax.plot(g["passages"], g[value], marker="o", label=f"{run} (b = {b:.2f})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("passages in the corpus (log)")
-    ax.set_ylabel("index bytes on disk (log)")
-    ax.set_title(f"Index size against corpus size, {params['profile']}", fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, paths.plots_dir(params) / "scaling_index_bytes.png")
+    _save(fig, path)
+
+
+def cost_plot(params: dict[str, Any], frame: pd.DataFrame) -> None:
+    """Index bytes against corpus size, with each run's fitted growth exponent."""
+    _growth_plot(frame, "index bytes", "index bytes on disk (log)",
+                 f"Index size against corpus size, {params['profile']}",
+                 paths.plots_dir(params) / "scaling_index_bytes.png")
 
 
 def latency_plot(params: dict[str, Any], lat: pd.DataFrame) -> None:
-    """Batch-1 search p50 against corpus size (log-log) with fitted exponents: machine-dependent, so written
-    beside latency.md (not a pipeline output). Corpus sizes come from the pipeline's long table."""
+    """Batch-1 search p50 against corpus size with fitted exponents: machine-dependent, so written beside
+    latency.md (not a pipeline output). Corpus sizes come from the pipeline's long table."""
     long_csv = paths.results_dir(params) / "long.csv"
     if not long_csv.is_file():
         return
@@ -153,18 +160,9 @@ def latency_plot(params: dict[str, Any], lat: pd.DataFrame) -> None:
     p50 = lat[lat["measure"] == "search p50 ms"].assign(passages=lambda d: d["task"].map(size))
     if p50.empty:
         return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for run, g in p50.sort_values("passages").groupby("run", sort=False):
-        b = growth_exponent(g["passages"].to_numpy(float), g["value"].to_numpy(float))
-        ax.plot(g["passages"], g["value"], marker="o", label=f"{run} (b = {b:.2f})")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("passages in the corpus (log)")
-    ax.set_ylabel("search p50 ms, batch 1 (log)")
-    ax.set_title(f"Search latency against corpus size, {params['profile']} ({p50['device'].iloc[0]})", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    _save(fig, paths.plots_dir(params) / "scaling_latency.png")
+    _growth_plot(p50, "value", "search p50 ms, batch 1 (log)",
+                 f"Search latency against corpus size, {params['profile']} ({p50['device'].iloc[0]})",
+                 paths.plots_dir(params) / "scaling_latency.png")
 
 
 def write_scaling(params: dict[str, Any], long: pd.DataFrame) -> None:

@@ -16,6 +16,7 @@ from harness import dvcfile
 from harness.atomic import write_text
 from harness.params import load_params
 from harness.errors import InputError
+from harness.report.studies import write_generalization
 from harness.report.tables import (display_frame, latency_wide, main_table, mark_significance, significance_note,
                                    write_latency)
 
@@ -77,8 +78,18 @@ def _section(p: dvcfile.Pipeline) -> str | None:
     return "\n".join(parts)
 
 
+def _studies_section() -> str | None:
+    """The tables that set several pipelines side by side (harness/report/studies.py)."""
+    csv = ROOT / "results" / "studies" / "generalization.csv"
+    if not csv.is_file():
+        return None
+    return ("<h2 id='studies'>Studies: generalization</h2><p>The okvqa_mini runs on other datasets and corpora, "
+            "zero-shot (<code>results/studies/generalization.md</code>).</p>"
+            + _table_html(pd.read_csv(csv, dtype=str, keep_default_na=False)))
+
+
 def render_index() -> str:
-    sections = [s for s in (_section(p) for p in dvcfile.discover()) if s]
+    sections = [s for s in (*(_section(p) for p in dvcfile.discover()), _studies_section()) if s]
     return ("<!doctype html>\n<html><head><meta charset='utf-8'><title>flmr-bench results</title>\n<style>"
             "body{font-family:sans-serif;margin:2em;max-width:1400px} table{border-collapse:collapse;font-size:13px;"
             "margin:1em 0} th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap} th{cursor:pointer;"
@@ -113,6 +124,9 @@ def refresh_latency() -> None:
 def write_site(readme: bool = False) -> list[str]:
     """results/index.html from the committed long tables (and, with `readme`, the README's quoted tables)."""
     written = []
+    if (ROOT / "results" / "okvqa_mini" / "long.csv").is_file():  # the runs every generalization column reads
+        study = write_generalization(ROOT / "results")
+        written.append(study.relative_to(ROOT).as_posix())
     index = ROOT / "results" / "index.html"
     text = render_index()
     if not index.is_file() or index.read_text(encoding="utf-8") != text:

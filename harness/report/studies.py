@@ -1,0 +1,61 @@
+"""Study tables that set several pipelines side by side (written by `python -m harness site` from their committed
+long tables; no stage trains or scores anything here). Generalization: the okvqa_mini runs, trained on OK-VQA
+train only, against the in-domain task and, zero-shot, against other datasets and corpora, a column each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.atomic import write_text
+from harness.report.long import CEILING_RUN, RANDOM_RUN
+
+# (pipeline, task, metric, column): what each column reports
+GENERALIZATION = (
+    ("okvqa_mini", "main", "PR-Success@5", "OK-VQA x wiki_vital (in-domain)"),
+    ("okvqa_gs_mini", "main", "PR-Success@5", "OK-VQA x Google snippets"),
+    ("fvqa_wiki", "main", "PR-Success@5", "FVQA x wiki_vital"),
+    ("fvqa_facts", "main", "PR-Success@5", "FVQA x facts: PR-Success@5"),
+    ("fvqa_facts", "main", "Success@5", "FVQA x facts: gold Success@5"),
+)
+NOT_RUN = "not run"
+
+
+def _cell(long: pd.DataFrame | None, task: str, run: str, metric: str) -> str:
+    if long is None:
+        return NOT_RUN
+    hit = long[(long["task"] == task) & (long["run"] == run) & (long["metric"] == metric)]
+    if hit.empty:
+        return "-"
+    r = hit.iloc[0]
+    return f"{r['value']:.1f}" if pd.isna(r["lo"]) else f"{r['value']:.1f} [{r['lo']:.1f}, {r['hi']:.1f}]"
+
+
+def generalization_frame(results: Path) -> pd.DataFrame:
+    """A row per okvqa_mini run (plus the random level), a column per (dataset x corpus, metric)."""
+    longs = {p: (pd.read_csv(results / p / "long.csv") if (results / p / "long.csv").is_file() else None)
+             for p in dict.fromkeys(p for p, *_ in GENERALIZATION)}
+    source = longs[GENERALIZATION[0][0]]
+    runs = [] if source is None else [r for r in dict.fromkeys(source["run"]) if r != CEILING_RUN
+                                      and source.loc[source["run"] == r, "metric"].eq("PR-Success@5").any()]
+    runs = [r for r in runs if r != RANDOM_RUN] + [RANDOM_RUN]
+    rows = []
+    for run in runs:
+        row = {"run": run}
+        for pipeline, task, metric, column in GENERALIZATION:
+            row[column] = _cell(longs[pipeline], task, run, metric)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_generalization(results: Path) -> Path:
+    frame = generalization_frame(results)
+    out = results / "studies" / "generalization.md"
+    note = ("\n\nPercent, 95% paired-bootstrap intervals over each task's queries. Every run is trained on OK-VQA "
+            "train against wiki_vital (pipelines/okvqa_mini) and evaluated here as it is. `not run`: that "
+            "pipeline's results are not committed yet (`dvc repro pipelines/<name>/dvc.yaml`). PR-Success@5: a "
+            "top-5 passage holds an answer; gold Success@5: the question's own FVQA fact is in the top 5.\n")
+    write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
+    write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    return out

@@ -1,0 +1,32 @@
+"""The generalization study table: a row per okvqa_mini run, a column per other dataset x corpus, read from each
+pipeline's long table; a pipeline not yet run says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.report.long import RANDOM_RUN
+from harness.report.studies import GENERALIZATION, NOT_RUN, generalization_frame, write_generalization
+
+
+def _long(folder: Path, rows: list[tuple[str, str, float, float | None]]) -> None:
+    folder.mkdir(parents=True)
+    pd.DataFrame([{"task": "main", "run": run, "metric": m, "value": v, "lo": None if lo is None else v - lo,
+                   "hi": None if lo is None else v + lo} for run, m, v, lo in rows]).to_csv(folder / "long.csv")
+
+
+def test_columns_fill_from_each_pipeline_and_missing_ones_say_not_run(tmp_path: Path):
+    _long(tmp_path / "okvqa_mini", [("bm25", "PR-Success@5", 38.7, 1.0), ("dpr", "PR-Success@5", 53.7, 1.5),
+                                    (RANDOM_RUN, "PR-Success@5", 9.3, None)])
+    _long(tmp_path / "fvqa_facts", [("dpr", "PR-Success@5", 20.0, 2.0), ("dpr", "Success@5", 12.5, 1.0)])
+    frame = generalization_frame(tmp_path).set_index("run")
+    assert list(frame.index) == ["bm25", "dpr", RANDOM_RUN]
+    cols = {c[3]: c for c in GENERALIZATION}
+    assert frame.loc["dpr", "OK-VQA x wiki_vital (in-domain)"] == "53.7 [52.2, 55.2]"
+    assert frame.loc["dpr", "FVQA x facts: gold Success@5"] == "12.5 [11.5, 13.5]"
+    assert frame.loc["bm25", "FVQA x facts: gold Success@5"] == "-"  # run there, no such row
+    assert frame.loc["dpr", "OK-VQA x Google snippets"] == NOT_RUN and "FVQA x wiki_vital" in cols
+    out = write_generalization(tmp_path)
+    assert out.is_file() and "not run" in out.read_text() and out.with_suffix(".csv").is_file()

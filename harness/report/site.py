@@ -125,8 +125,11 @@ def write_site(readme: bool = False) -> list[str]:
     """results/index.html from the committed long tables (and, with `readme`, the README's quoted tables)."""
     written = []
     if (ROOT / "results" / "okvqa_mini" / "long.csv").is_file():  # the runs every generalization column reads
-        study = write_generalization(ROOT / "results")
-        written.append(study.relative_to(ROOT).as_posix())
+        study = ROOT / "results" / "studies" / "generalization.md"
+        before = study.read_text(encoding="utf-8") if study.is_file() else None
+        write_generalization(ROOT / "results")
+        if study.read_text(encoding="utf-8") != before:
+            written.append(study.relative_to(ROOT).as_posix())
     index = ROOT / "results" / "index.html"
     text = render_index()
     if not index.is_file() or index.read_text(encoding="utf-8") != text:

@@ -78,7 +78,11 @@ def test_repro_writes_every_table_and_record(project):
     assert (real["PR-Success@5 lo"] <= real["PR-Success@5"]).all() and (real["PR-Success@5"] <= real["PR-Success@5 hi"]).all()
     assert (real["index bytes"] > 0).all()
     long = pd.read_csv(project / RESULTS / "long.csv")
-    assert set(long["task"]) == {"main", "half"} and set(long.loc[long["task"] == "half", "corpus_size"]) == {30}
+    assert set(long["task"]) == {"main", "half", "quarter"}
+    assert set(long.loc[long["task"] == "half", "corpus_size"]) == {30}
+    scaling = pd.read_csv(project / RESULTS / "tables/scaling.csv")  # three corpus sizes: the scaling table
+    assert sorted(set(scaling["passages"])) == [15, 30, 60]
+    assert ((scaling["@5 above random"] - (scaling["PR-Success@5"] - scaling["random@5"])).abs() < 1e-3).all()
     lat = pd.read_csv(project / RESULTS / "latency.csv")
     assert (lat.loc[lat["measure"] == "search p50 ms", "value"] > 0).all()
     assert (project / RESULTS / "plots/success_at_k.png").stat().st_size > 1000
@@ -110,7 +114,8 @@ def test_second_repro_does_nothing_and_one_change_reruns_only_its_run(project):
     ran = {line.split("'")[1].split(":")[-1] for line in out.splitlines() if line.startswith("Running stage")}
     # the reader re-reads dpr_b's run when its trec.run changed; nothing of dpr, nor the reader, re-runs
     assert ran - {"vqa-dpr_b"} == {"train-dpr_b", "index-dpr_b-full", "index-dpr_b-subset30-seed7",
-                                   "evaluate-dpr_b-main", "evaluate-dpr_b-half", "report"}
+                                   "index-dpr_b-subset15-seed7", "evaluate-dpr_b-main", "evaluate-dpr_b-half",
+                                   "evaluate-dpr_b-quarter", "report"}
 
 
 def test_score_cli_reproduces_metrics_json_and_counts_missing_queries_as_misses(project, tmp_path):

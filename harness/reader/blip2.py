@@ -75,8 +75,7 @@ class Blip2Reader(Seq2SeqReader):
 
     def save(self, out_dir: Path) -> None:
         base = self.model.get_base_model()
-        modeling.save_folder(self, {"reader": "blip2", "params": self.params, "model_config": base.config.to_dict()},
-                             out_dir, self.tokenizer)
+        self._save_folder({"reader": "blip2", "params": self.params, "model_config": base.config.to_dict()}, out_dir)
 
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "Blip2Reader":

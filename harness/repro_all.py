@@ -1,6 +1,7 @@
 """`python -m harness repro-all`: regenerate every table that runs offline, one pipeline after another, and
 say how long each took. Pipelines that need the hub or a GPU (`requires` in their params) are left to their
-own command, and named, never skipped silently."""
+own command, as are those whose user-supplied input is absent (the A-OKVQA val file); each is named with the
+reason in one line, never skipped silently."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import time
 
 from harness import dvcfile
+from harness.data.provided import missing_input
 from harness.params import load_params
 
 
@@ -32,11 +34,18 @@ def in_dependency_order(pipelines: list[dvcfile.Pipeline]) -> list[dvcfile.Pipel
     return ordered
 
 
-def offline_pipelines() -> tuple[list[dvcfile.Pipeline], list[tuple[dvcfile.Pipeline, list[str]]]]:
+def offline_pipelines() -> tuple[list[dvcfile.Pipeline], list[tuple[dvcfile.Pipeline, str]]]:
+    """The pipelines this machine can run, in dependency order, and the others with the reason in one line."""
     runnable, elsewhere = [], []
     for p in dvcfile.discover():
-        needs = load_params(dvcfile.ROOT / p.params_file).get("requires", [])
-        (elsewhere.append((p, needs)) if needs else runnable.append(p))
+        params = load_params(dvcfile.ROOT / p.params_file)
+        needs, missing = params.get("requires", []), missing_input(params)
+        if needs:
+            elsewhere.append((p, f"needs {' and '.join(needs)} (dvc repro {p.dvc_file} where it has them)"))
+        elif missing:
+            elsewhere.append((p, missing))
+        else:
+            runnable.append(p)
     return in_dependency_order(runnable), elsewhere
 
 
@@ -46,8 +55,8 @@ def repro_all(names: list[str] | None = None, dry: bool = False) -> int:
         chosen = [dvcfile.get(n) for n in names]
     else:
         chosen = runnable
-        for p, needs in elsewhere:
-            print(f"not run here: {p.name} needs {' and '.join(needs)} (dvc repro {p.dvc_file} where it has them)")
+        for p, why in elsewhere:
+            print(f"not run here: {p.name}: {why}")
     times = []
     for p in chosen:
         t0 = time.perf_counter()

@@ -7,20 +7,17 @@ gold relevance (Success@K, R@K and MRR@10 against true relevance)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.api import Passage, Query
-from harness.atomic import atomic_dir, write_json
 from harness.data.corpora import load_corpus
+from harness.data.eval_only import data_root, write_test_only
 from harness.data.okvqa.files import _read_json, read_captions
 from harness.data.okvqa.record import SkipLog
-from harness.data.schema import write_corpus, write_qrels, write_queries
 from harness.errors import InputError
-from harness.provenance import sha256_file
 
 ROOT_ENV = "FLMR_BENCH_FVQA_ROOT"
 COCO_VAL = re.compile(r"^COCO_val2014_(\d{12})\.jpg$")
@@ -75,16 +72,12 @@ def read_fvqa(path: Path, skips: SkipLog) -> tuple[list[FvqaQuestion], list[str]
     return out, list(facts)
 
 
-def data_root(s: dict[str, Any]) -> Path:
-    return Path(os.environ.get(ROOT_ENV) or s.get("root", ".")).resolve()
-
-
 def build_fvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
     ds = params["dataset"]
     s = ds.get("fvqa")
     if not isinstance(s, dict):
         raise InputError("params.yaml", "dataset.fvqa", "missing: the FVQA settings (root, questions, captions)")
-    root = data_root(s)
+    root = data_root(s, ROOT_ENV)
     files = {"questions": root / s.get("questions", "fvqa/all_qs_dict_release.json"),
              "captions": root / s.get("captions", "okvqa_text_features/pica_VinVL_base_val2014_captions.tsv")}
     skips = SkipLog()
@@ -106,23 +99,7 @@ def build_fvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
         corpus_info: dict[str, Any] = {"name": "fvqa_facts", "from": "every question's fact_surface, [[ ]] removed"}
     else:
         corpus, corpus_info = load_corpus(corpus_settings, Path.cwd())
-    with atomic_dir(out) as tmp:
-        write_queries(tmp / "queries.jsonl", queries)
-        write_corpus(tmp / "corpus.jsonl", corpus)
-        if qrels:
-            write_qrels(tmp / "qrels" / "test.tsv", qrels)
-        manifest = {
-            "dataset": ds["name"], "source": "fvqa",
-            "inputs": {name: {"path": os.path.relpath(path, root), "sha256": sha256_file(path)}
-                       for name, path in sorted(files.items())},
-            "corpus": {**corpus_info, "passages": len(corpus)},
-            "counts": {"train": 0, "val": 0, "test": len(queries)},
-            "skipped": skips.as_dict(),
-            "coverage": {"test": {"with_caption": sum(1 for q in queries if q.vision_text)}},
-            "qrels": {"test": {"kind": "gold (each question's own fact)", "queries_with_positives": len(qrels),
-                               "pairs": len(qrels)}} if qrels else {},
-            "answers": f"one per question, given as {ANSWER_COPIES} identical answers (VQA accuracy = exact match)",
-        }
-        write_json(tmp / "manifest.json", manifest)
-    return {"queries": manifest["counts"], "passages": len(corpus),
-            "skipped": {k: v["count"] for k, v in manifest["skipped"].items()}}
+    return write_test_only(out, dataset=ds["name"], source="fvqa", root=root, files=files, queries=queries,
+                           corpus=corpus, corpus_info=corpus_info, skips=skips, qrels=qrels,
+                           answers=f"one per question, given as {ANSWER_COPIES} identical answers (VQA accuracy = "
+                                   "exact match)")

@@ -23,7 +23,11 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
         from harness.data.fvqa import build_fvqa
 
         stats = build_fvqa(params, out)
+    elif ds["source"] == "aokvqa":
+        from harness.data.aokvqa import build_aokvqa
+
+        stats = build_aokvqa(params, out)
     else:
-        raise InputError("params.yaml", "dataset.source", f"unknown source {ds['source']!r} (known: toy, okvqa, fvqa)")
+        raise InputError("params.yaml", "dataset.source", f"unknown source {ds['source']!r} (known: toy, okvqa, fvqa, aokvqa)")
     Dataset(out)  # read back: the stage fails here, not three stages later, if anything is malformed
     return stats

@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from harness.atomic import write_text
+from harness.data.provided import missing_input
+from harness.params import load_params
 from harness.report.long import CEILING_RUN, RANDOM_RUN
 
 # (pipeline, task, metric, column): what each column reports
@@ -18,13 +20,23 @@ GENERALIZATION = (
     ("fvqa_wiki", "main", "PR-Success@5", "FVQA x wiki_vital"),
     ("fvqa_facts", "main", "PR-Success@5", "FVQA x facts: PR-Success@5"),
     ("fvqa_facts", "main", "Success@5", "FVQA x facts: gold Success@5"),
+    ("aokvqa_wiki", "main", "PR-Success@5", "A-OKVQA val x wiki_vital"),
 )
 NOT_RUN = "not run"
+NOT_PROVIDED = "not provided"  # the pipeline's user-supplied input (the A-OKVQA val file) is absent
 
 
-def _cell(long: pd.DataFrame | None, task: str, run: str, metric: str) -> str:
-    if long is None:
-        return NOT_RUN
+def _absent(pipeline: str, root: Path) -> str:
+    """What a column with no committed results says: its input is not provided here, or it is not run yet."""
+    params_file = root / "pipelines" / pipeline / "params.yaml"
+    if params_file.is_file() and missing_input(load_params(params_file)):
+        return NOT_PROVIDED
+    return NOT_RUN
+
+
+def _cell(long: pd.DataFrame | str, task: str, run: str, metric: str) -> str:
+    if isinstance(long, str):
+        return long
     hit = long[(long["task"] == task) & (long["run"] == run) & (long["metric"] == metric)]
     if hit.empty:
         return "-"
@@ -34,10 +46,10 @@ def _cell(long: pd.DataFrame | None, task: str, run: str, metric: str) -> str:
 
 def generalization_frame(results: Path) -> pd.DataFrame:
     """A row per okvqa_mini run (plus the random level), a column per (dataset x corpus, metric)."""
-    longs = {p: (pd.read_csv(results / p / "long.csv") if (results / p / "long.csv").is_file() else None)
-             for p in dict.fromkeys(p for p, *_ in GENERALIZATION)}
+    longs = {p: (pd.read_csv(results / p / "long.csv") if (results / p / "long.csv").is_file()
+                 else _absent(p, results.parent)) for p in dict.fromkeys(p for p, *_ in GENERALIZATION)}
     source = longs[GENERALIZATION[0][0]]
-    runs = [] if source is None else [r for r in dict.fromkeys(source["run"]) if r != CEILING_RUN
+    runs = [] if isinstance(source, str) else [r for r in dict.fromkeys(source["run"]) if r != CEILING_RUN
                                       and source.loc[source["run"] == r, "metric"].eq("PR-Success@5").any()]
     runs = [r for r in runs if r != RANDOM_RUN] + [RANDOM_RUN]
     rows = []
@@ -54,7 +66,9 @@ def write_generalization(results: Path) -> Path:
     out = results / "studies" / "generalization.md"
     note = ("\n\nPercent, 95% paired-bootstrap intervals over each task's queries. Every run is trained on OK-VQA "
             "train against wiki_vital (pipelines/okvqa_mini) and evaluated here as it is. `not run`: that "
-            "pipeline's results are not committed yet (`dvc repro pipelines/<name>/dvc.yaml`). PR-Success@5: a "
+            "pipeline's results are not committed yet (`dvc repro pipelines/<name>/dvc.yaml`); `not provided`: its "
+            "input is not on this machine (A-OKVQA: put aokvqa_v1p0_val.json in dataset.aokvqa.root or "
+            "$FLMR_BENCH_AOKVQA_ROOT). PR-Success@5: a "
             "top-5 passage holds an answer; gold Success@5: the question's own FVQA fact is in the top 5.\n")
     write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
     write_text(out.with_suffix(".csv"), frame.to_csv(index=False))

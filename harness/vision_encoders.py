@@ -78,13 +78,20 @@ class VisionEncoder(nn.Module):
         return self.processor(images=images, return_tensors="pt")["pixel_values"]
 
 
+def _processor_class(name: str) -> Any:
+    """The PIL implementation where transformers has one (the default class wants torchvision, not a dependency)."""
+    import transformers
+
+    return getattr(transformers, name + "Pil", None) or getattr(transformers, name)
+
+
 def _tiny_processor(fam: Family, image_size: int) -> Any:
-    size = {"height": image_size, "width": image_size}
+    size, cls = {"height": image_size, "width": image_size}, _processor_class(fam.processor)
     if fam.processor == "ConvNextImageProcessor":  # resizes the shorter side, then centre-crops at crop_pct
-        return _cls(fam.processor)(size={"shortest_edge": image_size}, crop_pct=1.0)
+        return cls(size={"shortest_edge": image_size}, crop_pct=1.0)
     if fam.processor in ("CLIPImageProcessor", "BitImageProcessor"):
-        return _cls(fam.processor)(size={"shortest_edge": image_size}, crop_size=size)
-    return _cls(fam.processor)(size=size)
+        return cls(size={"shortest_edge": image_size}, crop_size=size)
+    return cls(size=size)
 
 
 def build_vision_encoder(spec: dict[str, Any], seed: int = 0) -> VisionEncoder:
@@ -133,3 +140,20 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
                "out_features": None},
     "convnext": {"num_stages": 2, "hidden_sizes": [16, 32], "depths": [1, 1]},
 }
+
+
+def save_vision_encoder(enc: VisionEncoder, model_dir: Path) -> dict[str, Any]:
+    """Write the image processor beside a model folder's weights (which hold the vision model's tensors) and
+    return what `load_vision_encoder` needs from the folder's config: the family and the model config."""
+    enc.processor.save_pretrained(str(Path(model_dir) / "image_processor"))
+    return {"family": enc.family, "config": enc.model.config.to_dict(), "image_size": enc.image_size}
+
+
+def load_vision_encoder(saved: dict[str, Any], model_dir: Path) -> VisionEncoder:
+    """The architecture from `save_vision_encoder`'s record (weights come from the model folder afterwards)."""
+    from transformers import AutoImageProcessor
+
+    fam = FAMILIES[saved["family"]]
+    config = _cls(fam.config)(**{k: v for k, v in saved["config"].items() if k not in ("architectures",)})
+    processor = AutoImageProcessor.from_pretrained(str(Path(model_dir) / "image_processor"))
+    return VisionEncoder(saved["family"], _cls(fam.model)(config).eval(), processor, int(saved["image_size"]))

@@ -1,4 +1,5 @@
-"""FLMR retriever: ColBERT text tokens + mapped CLIP tokens of the image (and regions), late interaction."""
+"""FLMR retriever: ColBERT text tokens + mapped vision tokens of the image (and regions), late interaction. The vision
+encoder is any family of harness/vision_encoders.py (CLIP by default, as in the paper)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoTokenizer, CLIPVisionConfig, CLIPVisionModel
+from transformers import AutoTokenizer
 
 from harness import backbones, modeling
 from harness.api import MultiVectorEmbeddings, Passage, Query
@@ -20,20 +21,14 @@ from harness.index.maxsim import maxsim
 from harness.text import passage_text, query_text
 from harness.progress import batched
 from methods.flmr.rois import select_rois
-from methods.flmr.vision import crop, preprocess
+from harness.vision_encoders import VisionEncoder, build_vision_encoder, load_vision_encoder, save_vision_encoder
+from methods.flmr.vision import crop
 
 Q_MARKER, D_MARKER = "[unused0]", "[unused1]"  # ColBERT's query and document markers in a BERT vocabulary
 
 
-def build_vision(spec: dict[str, Any], seed: int) -> CLIPVisionModel:
-    source = spec.get("source", "tiny")
-    if source == "tiny":
-        torch.manual_seed(seed)
-        return CLIPVisionModel(CLIPVisionConfig(**spec.get("tiny", {})))
-    try:
-        return CLIPVisionModel.from_pretrained(source, **backbones._hub_kwargs(spec))
-    except OSError as exc:
-        raise InputError("params", "vision.source", f"cannot load {source!r} ({str(exc).splitlines()[0]})") from None
+def build_vision(spec: dict[str, Any], seed: int) -> VisionEncoder:
+    return build_vision_encoder({"family": "clip", **spec}, seed)
 
 
 def colbert_linear_weight(spec: dict[str, Any]) -> torch.Tensor | None:
@@ -56,7 +51,7 @@ def colbert_linear_weight(spec: dict[str, Any]) -> torch.Tensor | None:
 class FLMRRetriever(nn.Module):
     family = "late-interaction"
 
-    def __init__(self, text_encoder: nn.Module, vision: CLIPVisionModel | None, tokenizer: Any, params: dict[str, Any]):
+    def __init__(self, text_encoder: nn.Module, vision: VisionEncoder | None, tokenizer: Any, params: dict[str, Any]):
         super().__init__()
         self.params = params
         self.tokenizer = tokenizer
@@ -66,7 +61,7 @@ class FLMRRetriever(nn.Module):
         self.vision = vision
         if self.uses_images:
             n_tok = int(params["visual_tokens"])
-            self.mapping = nn.Sequential(nn.Linear(vision.config.hidden_size, int(params["mapping_hidden"])), nn.Tanh(),
+            self.mapping = nn.Sequential(nn.Linear(vision.feature_size, int(params["mapping_hidden"])), nn.Tanh(),
                                          nn.Linear(int(params["mapping_hidden"]), n_tok * dim))
             if params["vision"].get("freeze", True):
                 vision.requires_grad_(False)
@@ -100,14 +95,14 @@ class FLMRRetriever(nn.Module):
 
     def save(self, out_dir: Path) -> None:
         cfg = {"method": "flmr", "params": self.params, "encoder_config": self.text_encoder.config.to_dict(),
-               "vision_config": self.vision.config.to_dict() if self.vision is not None else None}
+               "vision": save_vision_encoder(self.vision, Path(out_dir)) if self.vision is not None else None}
         modeling.save_folder(self, cfg, out_dir, self.tokenizer)
 
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "FLMRRetriever":
         cfg = modeling.read_config(model_dir)
         tok = AutoTokenizer.from_pretrained(str(Path(model_dir) / "tokenizer"))
-        vision = CLIPVisionModel(CLIPVisionConfig(**cfg["vision_config"])) if cfg.get("vision_config") else None
+        vision = load_vision_encoder(cfg["vision"], Path(model_dir)) if cfg.get("vision") else None
         model = cls(backbones.encoder_from_config(cfg["encoder_config"]), vision, tok, cfg["params"])
         modeling.load_weights(model, model_dir, device)
         return model.to(device).eval()
@@ -159,9 +154,9 @@ class FLMRRetriever(nn.Module):
         return [None] + boxes  # None = the whole image
 
     def _vision_features(self, queries: list[Query]) -> tuple[torch.Tensor, torch.Tensor]:
-        """[B, R, hidden] pooled CLIP features of the whole image and its regions, and a mask [B, R]."""
+        """[B, R, hidden] vision features of the whole image and its regions, and a mask [B, R]."""
         n_slots = 1 + (int(self.params["num_rois"]) if self.params.get("use_rois") else 0)
-        hidden = self.vision.config.hidden_size
+        hidden = self.vision.feature_size
         feats = torch.zeros((len(queries), n_slots, hidden), device=self.device)
         mask = torch.zeros((len(queries), n_slots), dtype=torch.bool, device=self.device)
         frozen = self.params["vision"].get("freeze", True)
@@ -175,14 +170,13 @@ class FLMRRetriever(nn.Module):
                 else:
                     todo.append((i, j, key, box))
         if todo:
-            size = self.vision.config.image_size
             images: dict[str, Any] = {}
-            pixels = []
+            crops = []
             for i, _, key, box in todo:
                 img = images.get(key[0]) or images.setdefault(key[0], load_image(queries[i].image, qid=queries[i].qid))
-                pixels.append(preprocess(img if box is None else crop(img, box), size))
+                crops.append(img if box is None else crop(img, box))
             with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
-                out = self.vision(pixel_values=torch.stack(pixels).to(self.device)).pooler_output
+                out = self.vision(self.vision.pixels(crops).to(self.device))
             for (i, j, key, _), f in zip(todo, out):
                 feats[i, j] = f
                 if frozen:
@@ -191,10 +185,14 @@ class FLMRRetriever(nn.Module):
 
     def _visual_tokens(self, queries: list[Query]) -> tuple[torch.Tensor, torch.Tensor]:
         feats, mask = self._vision_features(queries)
+        return self.map_features(feats), mask.repeat_interleave(int(self.params["visual_tokens"]), dim=1)
+
+    def map_features(self, feats: torch.Tensor) -> torch.Tensor:
+        """[B, R, hidden] vision features -> [B, R * visual_tokens, dim] normalised tokens, region-major (as the
+        official FLMR query encoder orders them)."""
         n_tok, dim = int(self.params["visual_tokens"]), int(self.params["dim"])
-        tokens = self.mapping(feats).view(len(queries), -1, n_tok, dim)
-        tokens = F.normalize(tokens, dim=-1).view(len(queries), -1, dim)
-        return tokens, mask.repeat_interleave(n_tok, dim=1)
+        tokens = self.mapping(feats).view(len(feats), -1, n_tok, dim)
+        return F.normalize(tokens, dim=-1).view(len(feats), -1, dim)
 
     # --- queries and documents --------------------------------------------------------------------------------
     def _queries(self, queries: list[Query]) -> tuple[torch.Tensor, torch.Tensor]:

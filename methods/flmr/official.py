@@ -9,15 +9,16 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoTokenizer, BertConfig, CLIPVisionConfig, CLIPVisionModel, BertModel
+from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizer
 
 from harness.errors import InputError
+from harness.vision_encoders import build_vision_encoder
 from methods.flmr.model import FLMRRetriever
 
 PREFIXES = {  # checkpoint prefix -> our prefix
     "query_text_encoder.bert_model.": "text_encoder.",
     "query_text_encoder_linear.": "linear.",
-    "query_vision_encoder.vision_model.": "vision.",
+    "query_vision_encoder.vision_model.": "vision.model.",
     "query_vision_projection.model.": "mapping.",
 }
 UNSUPPORTED = ("transformer_mapping", "query_vision_encoder_linear")
@@ -52,16 +53,32 @@ def map_state(state: dict[str, torch.Tensor], folder: Path) -> dict[str, torch.T
 
 
 def _vision_key(key: str, own: dict) -> str:
-    """CLIPVisionModel keys carry a `vision_model.` level in older transformers and in the checkpoints
-    (sometimes twice, from the wrapper); newer transformers drop it. Match whatever this version uses."""
-    if not key.startswith("vision.") or key in own:
+    """CLIPVisionModel keys carry one `vision_model.` level here; the checkpoints have it once or twice (from the
+    official wrapper). Match whatever this model uses."""
+    if not key.startswith("vision.model.") or key in own:
         return key
-    rest = key[len("vision."):]
+    rest = key[len("vision.model."):]
     while rest.startswith("vision_model."):
         rest = rest[len("vision_model."):]
-        if "vision." + rest in own:
-            return "vision." + rest
-    return key if "vision.vision_model." + rest not in own else "vision.vision_model." + rest
+        for candidate in ("vision.model.vision_model." + rest, "vision.model." + rest):
+            if candidate in own:
+                return candidate
+    return key
+
+
+def load_tokenizer(folder: Path):
+    """The query tokenizer folder. The official FLMR tokenizer classes are BERT WordPiece tokenizers with the
+    ColBERT conventions (". " prefix, markers, [MASK] padding), which FLMRRetriever applies itself: read their
+    vocabulary as a plain BERT tokenizer."""
+    tok_dir = folder / "query_tokenizer" if (folder / "query_tokenizer").is_dir() else folder
+    config_file = tok_dir / "tokenizer_config.json"
+    config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    if str(config.get("tokenizer_class", "")).startswith("FLMR"):
+        if not (tok_dir / "vocab.txt").is_file():
+            raise InputError(tok_dir, "vocab.txt", "missing: the official FLMR tokenizer folder holds its vocabulary")
+        return BertTokenizer(vocab=str(tok_dir / "vocab.txt"),
+                             do_lower_case=bool(config.get("do_lower_case", True)))
+    return AutoTokenizer.from_pretrained(str(tok_dir))
 
 
 def load_official(folder: str | Path, overrides: dict[str, Any] | None = None) -> FLMRRetriever:
@@ -71,9 +88,8 @@ def load_official(folder: str | Path, overrides: dict[str, Any] | None = None) -
         raise InputError(cfg_path, "-", "not found: point at a local copy of the checkpoint folder")
     cfg = json.loads(cfg_path.read_text())
     text_cfg = BertConfig(**{k: v for k, v in cfg["text_config"].items() if k != "model_type"})
-    vision_cfg = CLIPVisionConfig(**{k: v for k, v in cfg["vision_config"].items() if k != "model_type"})
-    tok_dir = folder / "query_tokenizer" if (folder / "query_tokenizer").is_dir() else folder
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    vision_cfg = {k: v for k, v in cfg["vision_config"].items() if k != "model_type"}
+    tokenizer = load_tokenizer(folder)
     state = map_state(read_state(folder), folder)
     dim = int(state["linear.weight"].shape[0])
     visual = int(state["mapping.2.weight"].shape[0]) // dim if "mapping.2.weight" in state else 32
@@ -86,7 +102,7 @@ def load_official(folder: str | Path, overrides: dict[str, Any] | None = None) -
               "encode_batch_size": 32, **(overrides or {})}
     text = BertModel(text_cfg, add_pooling_layer="text_encoder.pooler.dense.weight" in state)
     text.resize_token_embeddings(int(state["text_encoder.embeddings.word_embeddings.weight"].shape[0]))
-    vision = CLIPVisionModel(vision_cfg) if params["use_image_features"] else None
+    vision = build_vision_encoder({"family": "clip", "tiny": vision_cfg}) if params["use_image_features"] else None
     model = FLMRRetriever(text, vision, tokenizer, params)
     own = model.state_dict()
     state = {_vision_key(k, own): v for k, v in state.items()}

@@ -70,3 +70,20 @@ def test_random_level_matches_the_hypergeometric_formula():
     passages = {f"p{i}": Passage(f"p{i}", "", "gold" if i < 2 else "x") for i in range(10)}
     # 1 - C(8,3)/C(10,3) = 1 - 56/120
     assert random_pr_success([_q("a", ("gold",))], passages, 3) == pytest.approx(100 * (1 - 56 / 120))
+
+
+def test_one_hit_rule_reads_the_content_not_the_title():
+    """The official RA-VQA/FLMR code compares answers with the passage content field: a title alone is no hit,
+    for the metric, the pseudo-qrels and the hard negatives alike."""
+    from harness.data.pseudo_qrels import pseudo_qrels
+    from harness.metrics.retrieval import hit_text, holds_answer
+    from harness.negatives import mine_hard_negatives
+
+    title_only = Passage("t", "Paris", "the capital city of a european country.")
+    in_text = Passage("x", "France", "paris is its capital.")
+    q = Query("q", "what is the capital of france?", None, ("Paris",))
+    assert not holds_answer(hit_text(title_only), ["paris"]) and holds_answer(hit_text(in_text), ["paris"])
+    metrics, _ = evaluate_run({"q": {"t": 2.0, "x": 1.0}}, [q], {"t": title_only, "x": in_text}, [1, 2])
+    assert metrics["PR-Success@1"] == 0.0 and metrics["PR-Success@2"] == 100.0
+    assert pseudo_qrels([q], [title_only, in_text], depth=2) == {"q": {"x": 1}}
+    assert mine_hard_negatives([q], [title_only, in_text], {}, pool=2) == {"q": ["t"]}

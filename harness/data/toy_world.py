@@ -20,6 +20,7 @@ from harness.api import Box, Passage, Query
 from harness.atomic import atomic_dir, write_json
 from harness.data.schema import write_corpus, write_qrels, write_queries
 from harness.data.toy_images import COLOURS, SHAPES, TEXTURES, blank_canvas, draw_object
+from harness.metrics.retrieval import clean_answers, hit_text, holds_answer
 
 # relation -> (passage sentence, question templates); {v} is the answer, {s} the shape.
 RELATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -212,10 +213,10 @@ class ToyWorldGenerator:
 
 
 def _check_answers_unique(queries: list[Query], passages: list[Passage]) -> None:
-    """Each answer must occur (as a lower-cased substring) in exactly one passage: the world's core promise."""
-    texts = [p.text.lower() for p in passages]
+    """Each answer must be held by exactly one passage under the hit rule: the world's core promise."""
+    texts = [hit_text(p) for p in passages]
     for ans in {q.answers[0] for q in queries}:
-        hits = sum(ans in t for t in texts)
+        hits = sum(holds_answer(t, clean_answers([ans])) for t in texts)
         if hits != 1:
             raise AssertionError(f"toy world: answer {ans!r} occurs in {hits} passages")
 

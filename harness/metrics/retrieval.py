@@ -1,8 +1,11 @@
 """Retrieval metrics. Values are percentages (0-100); per-query values are 0-1 for the bootstrap.
 
-- `PR-Success@K` (the FLMR paper's "PRRecall@K"): a query counts if any of its top-K passages contains any of
-  its answers by the official rule: the answer, stripped and lower-cased, is a substring of the lower-cased
-  passage text. Empty answers are ignored. It is a hit rate, not a recall.
+- `PR-Success@K` (the FLMR paper's "PRRecall@K"): a query counts if any of its top-K passages holds any of its
+  answers by the one hit rule below (`holds_answer`). It is a hit rate, not a recall.
+- The hit rule (`hit_text` + `holds_answer`, used by the metrics, pseudo-qrels, hard negatives and the reader's
+  oracle): the answer, stripped and lower-cased, is a substring of the lower-cased passage content, the title
+  left out: the official RA-VQA/FLMR code compares `answer.lower() in passage_content.lower()` on the content
+  field. Empty answers are ignored (the official code would count an empty string as found everywhere).
 - `PR-Success-wb@K`: the same with whole-word matching (the answer must not sit inside a longer word).
 - `Success@K`, `R@K`, `MRR@10`: against gold qrels (relevance > 0), over the queries that have qrels.
 Ranking: score descending, ties broken by passage id ascending (documented so any tool can reproduce it).
@@ -26,10 +29,17 @@ def clean_answers(answers: Iterable[str]) -> list[str]:
     return sorted({a.strip().lower() for a in answers if a and a.strip() and not a.startswith("\x00")})
 
 
-def _contains(text: str, answer: str, word_boundary: bool) -> bool:
+def hit_text(passage: Passage | str) -> str:
+    """What the hit rule reads: the passage content (not its title), lower-cased."""
+    return (passage.text if isinstance(passage, Passage) else passage).lower()
+
+
+def holds_answer(text: str, answers: Iterable[str], word_boundary: bool = False) -> bool:
+    """The hit rule: `text` from `hit_text`, `answers` from `clean_answers`. `word_boundary`: the answer must not
+    sit inside a longer word (PR-Success-wb)."""
     if not word_boundary:
-        return answer in text
-    return re.search(r"(?<!\w)" + re.escape(answer) + r"(?!\w)", text) is not None
+        return any(a in text for a in answers)
+    return any(re.search(r"(?<!\w)" + re.escape(a) + r"(?!\w)", text) is not None for a in answers)
 
 
 def first_answer_rank(ranked: list[str], answers: list[str], texts: Mapping[str, str], depth: int,
@@ -37,7 +47,7 @@ def first_answer_rank(ranked: list[str], answers: list[str], texts: Mapping[str,
     """1-based rank of the first passage (within `depth`) that contains an answer; None if none does."""
     for i, pid in enumerate(ranked[:depth], start=1):
         text = texts.get(pid)
-        if text is not None and any(_contains(text, a, word_boundary) for a in answers):
+        if text is not None and holds_answer(text, answers, word_boundary):
             return i
     return None
 
@@ -55,7 +65,7 @@ def evaluate_run(run: Run, queries: list[Query], passages: Mapping[str, Passage]
     """Return (metrics in percent, per-query values in 0-1), both keyed by metric name."""
     ks = sorted(set(ks))
     depth = max(ks + [10])
-    texts = {pid: (p.text if isinstance(p, Passage) else p).lower() for pid, p in passages.items()}
+    texts = {pid: hit_text(p) for pid, p in passages.items()}
     ranked = rank(run)
     per_query: dict[str, dict[str, float]] = {}
 
@@ -81,7 +91,7 @@ def evaluate_run(run: Run, queries: list[Query], passages: Mapping[str, Passage]
 
 def success_curve(run: Run, queries: list[Query], passages: Mapping[str, Passage], max_k: int) -> list[float]:
     """PR-Success@K for K = 1..max_k, in percent (the curve the report plots)."""
-    texts = {pid: p.text.lower() for pid, p in passages.items()}
+    texts = {pid: hit_text(p) for pid, p in passages.items()}
     ranked = rank(run)
     firsts = [first_answer_rank(ranked.get(q.qid, []), clean_answers(q.answers), texts, max_k) for q in queries]
     n = max(1, len(firsts))
@@ -90,14 +100,14 @@ def success_curve(run: Run, queries: list[Query], passages: Mapping[str, Passage
 
 def answer_hit_counts(queries: list[Query], passages: Mapping[str, Passage]) -> dict[str, int]:
     """Per query, how many passages contain one of its answers (each distinct answer is scanned once)."""
-    texts = [p.text.lower() for p in passages.values()]
+    texts = [hit_text(p) for p in passages.values()]
     holders: dict[str, set[int]] = {}
     out: dict[str, int] = {}
     for q in queries:
         found: set[int] = set()
         for a in clean_answers(q.answers):
             if a not in holders:
-                holders[a] = {i for i, t in enumerate(texts) if a in t}
+                holders[a] = {i for i, t in enumerate(texts) if holds_answer(t, [a])}
             found |= holders[a]
         out[q.qid] = len(found)
     return out

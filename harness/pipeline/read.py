@@ -11,7 +11,7 @@ from harness import paths
 from harness.api import Passage, Query
 from harness.atomic import atomic_dir, write_json
 from harness.errors import InputError
-from harness.metrics.retrieval import clean_answers, rank
+from harness.metrics.retrieval import clean_answers, hit_text, holds_answer, rank
 from harness.metrics.vqa import score_predictions
 from harness.negatives import mine_hard_negatives
 from harness.params import deep_merge, params_hash
@@ -92,7 +92,7 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
 def _oracle(q: Query, corpus: list[Passage]) -> list[Passage]:
     answers = clean_answers(q.answers)
     for p in corpus:
-        if any(a in p.text.lower() for a in answers):
+        if holds_answer(hit_text(p), answers):
             return [p]
     return []
 
@@ -135,7 +135,7 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
               "mode": model.params.get("mode", "concat"), "top_k": k, "split": task.split, "task": task.name,
               "metrics": metrics, "counts": {"queries": len(queries),
                                              "with_answer_in_context": sum(
-                                                 any(any(a in p.text.lower() for a in clean_answers(q.answers))
+                                                 any(holds_answer(hit_text(p), clean_answers(q.answers))
                                                      for p in contexts[q.qid]) for q in queries)},
               "reader_hash": model_hash(paths.reader_dir(params)), "seed": params["seed"],
               "dirty": bool(git.get("dirty"))}

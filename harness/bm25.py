@@ -1,18 +1,23 @@
 """BM25 (bm25s) over passages: the one place the harness tokenises for BM25, shared by hard-negative mining,
-pseudo-relevance qrels and the BM25 method."""
+pseudo-relevance qrels and the BM25 method. English stopwords and the Porter stemmer, the defaults of Lucene and
+pyserini (the usual BM25 reference), for passages and queries alike."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import bm25s
+import Stemmer
 
 from harness.api import Passage, Query
 from harness.text import passage_text, query_text
 
 
+STEMMER = Stemmer.Stemmer("porter")
+
+
 def tokenize(texts: list[str]):
-    return bm25s.tokenize(texts, stopwords="en", show_progress=False)
+    return bm25s.tokenize(texts, stopwords="en", stemmer=STEMMER, show_progress=False)
 
 
 def build(texts: list[str], k1: float = 1.5, b: float = 0.75) -> bm25s.BM25:

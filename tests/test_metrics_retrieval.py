@@ -87,3 +87,12 @@ def test_one_hit_rule_reads_the_content_not_the_title():
     assert metrics["PR-Success@1"] == 0.0 and metrics["PR-Success@2"] == 100.0
     assert pseudo_qrels([q], [title_only, in_text], depth=2) == {"q": {"x": 1}}
     assert mine_hard_negatives([q], [title_only, in_text], {}, pool=2) == {"q": ["t"]}
+
+
+def test_bm25_stems_like_lucene():
+    """Porter stemming: a query word finds its inflected form in a passage."""
+    from harness.bm25 import build, search
+
+    index = build(["a cat sleeps on a mat.", "the dogs were running in the park."])
+    docs, scores = search(index, ["which dog runs?"], 2)
+    assert docs[0][0] == 1 and scores[0][0] > 0 and scores[0][1] == 0

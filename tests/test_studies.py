@@ -30,3 +30,15 @@ def test_columns_fill_from_each_pipeline_and_missing_ones_say_not_run(tmp_path: 
     assert frame.loc["dpr", "OK-VQA x Google snippets"] == NOT_RUN and "FVQA x wiki_vital" in cols
     out = write_generalization(tmp_path)
     assert out.is_file() and "not run" in out.read_text() and out.with_suffix(".csv").is_file()
+
+
+def test_toy_detector_table_sets_perfect_and_noisy_side_by_side(tmp_path: Path):
+    from harness.report.studies import toy_detector_frame
+
+    _long(tmp_path / "toy", [("flmr_roi", "PR-Success@5", 67.5, 3.0), ("flmr", "PR-Success@5", 56.2, 3.0)])
+    frame = toy_detector_frame(tmp_path).set_index("row")
+    perfect = [r for r in frame.index if "perfect" in r][0]
+    noisy = [r for r in frame.index if "noisy" in r][0]
+    assert frame.loc[perfect, "PR-Success@5"] == "67.5 [64.5, 70.5]" and frame.loc[noisy, "PR-Success@5"] == NOT_RUN
+    _long(tmp_path / "toy_noisy_detector", [("flmr_roi", "PR-Success@5", 50.0, 3.0)])
+    assert toy_detector_frame(tmp_path).set_index("row").loc[noisy, "PR-Success@5"] == "50.0 [47.0, 53.0]"

@@ -20,6 +20,7 @@ from harness.api import Box, Passage, Query
 from harness.atomic import atomic_dir, write_json
 from harness.data.schema import write_corpus, write_qrels, write_queries
 from harness.data.toy_images import COLOURS, SHAPES, TEXTURES, blank_canvas, draw_object
+from harness.errors import InputError
 from harness.metrics.retrieval import clean_answers, hit_text, holds_answer
 
 # relation -> (passage sentence, question templates); {v} is the answer, {s} the shape.
@@ -49,6 +50,13 @@ class ToyConfig:
     drop_texture: float = 0.5
     name_shape: float = 0.85  # fraction of questions that name the shape they ask about
     heldout_kinds: float = 0.2  # kinds asked about only in val/test: retrieval must match looks, not memorise
+    # the region detector: "perfect" (the drawn boxes, labelled with their true shape) or "noisy" (corners moved
+    # by up to `detector_jitter` x the box side, a wrong shape label at `detector_wrong_label`, an object missed
+    # at `detector_miss`). The noise has its own random stream: images, questions and corpus stay the same.
+    detector: str = "perfect"
+    detector_jitter: float = 0.25
+    detector_wrong_label: float = 0.25
+    detector_miss: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,9 @@ class ToyWorldGenerator:
             raise ValueError("n_kinds leaves too few look-alike combinations for distractors")
         self.cfg = cfg
         self.rng = np.random.default_rng(cfg.seed)
+        self.detector_rng = np.random.default_rng([cfg.seed, 0xDE7EC7])  # its own stream (see ToyConfig.detector)
+        if cfg.detector not in ("perfect", "noisy"):
+            raise InputError("params.yaml", "dataset.toy.detector", f"must be perfect or noisy, got {cfg.detector!r}")
         self._used_words: set[str] = set()
 
     def _fresh_word(self, syllables: int = 3) -> str:
@@ -158,6 +169,25 @@ class ToyWorldGenerator:
         img.save(images_dir / f"{qid}.png", format="PNG", optimize=False)
         return rel, objs, boxes
 
+    def detect(self, boxes: list[Box]) -> list[Box]:
+        """What the configured detector reports for the drawn boxes."""
+        if self.cfg.detector == "perfect":
+            return boxes
+        rng, size, out = self.detector_rng, self.cfg.image_size, []
+        for b in boxes:
+            if rng.random() < self.cfg.detector_miss:
+                continue
+            side = b.x1 - b.x0
+            x0, y0, x1, y1 = (float(np.clip(v + rng.uniform(-1, 1) * self.cfg.detector_jitter * side, 0, size))
+                              for v in (b.x0, b.y0, b.x1, b.y1))
+            x0, x1 = min(x0, x1), max(max(x0, x1), min(x0, x1) + 1)
+            y0, y1 = min(y0, y1), max(max(y0, y1), min(y0, y1) + 1)
+            label = b.label
+            if rng.random() < self.cfg.detector_wrong_label:
+                label = str(rng.choice([s for s in SHAPES if s != b.label]))
+            out.append(Box(x0, y0, x1, y1, label, 1.0))
+        return out
+
     def caption(self, objs: list[Kind]) -> str:
         """Caption and object list; colour and texture are left out at the configured rates."""
         phrases = []
@@ -198,7 +228,7 @@ class ToyWorldGenerator:
                     text, rel = self.question(target, len(objs))
                     answer = target.facts[rel]
                     queries.append(Query(qid=qid, text=text, image=Path(image), answers=(answer,) * 10, split=split,
-                                         vision_text=self.caption(objs), rois=tuple(boxes)))
+                                         vision_text=self.caption(objs), rois=tuple(self.detect(boxes))))
                     qrels[split][qid] = {pid_of[target.look]: 1}
             _check_answers_unique(queries, passages)
             write_queries(tmp / "queries.jsonl", queries)

@@ -16,7 +16,7 @@ from harness import dvcfile
 from harness.atomic import write_text
 from harness.params import load_params
 from harness.errors import InputError
-from harness.report.studies import write_generalization
+from harness.report.studies import write_generalization, write_toy_detector
 from harness.report.tables import (display_frame, latency_wide, main_table, mark_significance, significance_note,
                                    write_latency)
 
@@ -124,11 +124,15 @@ def refresh_latency() -> None:
 def write_site(readme: bool = False) -> list[str]:
     """results/index.html from the committed long tables (and, with `readme`, the README's quoted tables)."""
     written = []
-    if (ROOT / "results" / "okvqa_mini" / "long.csv").is_file():  # the runs every generalization column reads
-        study = ROOT / "results" / "studies" / "generalization.md"
-        before = study.read_text(encoding="utf-8") if study.is_file() else None
-        write_generalization(ROOT / "results")
-        if study.read_text(encoding="utf-8") != before:
+    studies = [(ROOT / "results" / "okvqa_mini" / "long.csv", write_generalization),  # the runs every column reads
+               (ROOT / "results" / "toy" / "long.csv", write_toy_detector)]
+    for needs, write in studies:
+        if not needs.is_file():
+            continue
+        tables = ROOT / "results" / "studies"
+        before = {f: f.read_text(encoding="utf-8") for f in tables.glob("*.md")} if tables.is_dir() else {}
+        study = write(ROOT / "results")
+        if before.get(study) != study.read_text(encoding="utf-8"):  # named only when it changed
             written.append(study.relative_to(ROOT).as_posix())
     index = ROOT / "results" / "index.html"
     text = render_index()

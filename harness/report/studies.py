@@ -73,3 +73,33 @@ def write_generalization(results: Path) -> Path:
     write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
     write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
     return out
+
+
+# (results folder, run, row label): flmr_roi with the perfect and the noisy toy detector, beside the rows
+# without regions
+TOY_DETECTOR = (
+    ("toy", "dpr", "dpr (text only)"),
+    ("toy", "flmr", "flmr (whole image, no regions)"),
+    ("toy", "flmr_roi", "flmr_roi, perfect detector (the drawn boxes and true labels)"),
+    ("toy_noisy_detector", "flmr_roi", "flmr_roi, noisy detector (25% missed, moved, mislabelled)"),
+)
+DETECTOR_METRICS = ("PR-Success@5", "PR-Success@10")
+
+
+def toy_detector_frame(results: Path) -> pd.DataFrame:
+    longs = {p: (pd.read_csv(results / p / "long.csv") if (results / p / "long.csv").is_file()
+                 else _absent(p, results.parent)) for p in dict.fromkeys(p for p, *_ in TOY_DETECTOR)}
+    return pd.DataFrame([{"row": label, **{m: _cell(longs[p], "main", run, m) for m in DETECTOR_METRICS}}
+                         for p, run, label in TOY_DETECTOR])
+
+
+def write_toy_detector(results: Path) -> Path:
+    out = results / "studies" / "toy_detector.md"
+    note = ("\n\nToy test split, percent, 95% paired-bootstrap intervals over queries. The perfect detector's rows "
+            "come from the embedded default (`dvc.yaml`), the noisy one from `pipelines/toy_noisy_detector` (the same "
+            "world but for the regions). The toy world names each region with its true shape, so the perfect "
+            "detector is an upper bound on what regions can add here.\n")
+    frame = toy_detector_frame(results)
+    write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
+    write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    return out

@@ -101,7 +101,24 @@ def merged_params(p: Pipeline, root: Path = ROOT, seen: tuple[str, ...] = ()) ->
     if models_from:
         for run in merged["runs"].values():
             run.setdefault("from", models_from)
+    merged["runs"] = replicate_runs(merged)
     return merged
+
+
+def replicate_runs(params: dict[str, Any]) -> dict[str, Any]:
+    """With several `train_seeds`, each run that names no seed of its own (and trains here) becomes one run per
+    seed, `<run>_s<seed>`, marked `replicate_of: <run>`: the report gives their mean and spread."""
+    seeds = params.get("train_seeds") or []
+    if len(seeds) < 2:
+        return params["runs"]
+    out: dict[str, Any] = {}
+    for run_id, run in params["runs"].items():
+        if "seed" in run or "from" in run:
+            out[run_id] = run
+            continue
+        for seed in seeds:
+            out[f"{run_id}_s{seed}"] = {**copy.deepcopy(run), "seed": int(seed), "replicate_of": run_id}
+    return out
 
 
 def render_params(p: Pipeline, root: Path = ROOT) -> str:
@@ -170,7 +187,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     fetch_out = str(paths.fetch_record(params))
     stage("fetch", "fetch", _code("fetch"), ["dataset", "requires"] if "requires" in params else ["dataset"],
           [uncached(fetch_out)])
-    stage("prepare", "prepare", [fetch_out, *_code("prepare")], ["seed", "dataset"], [data])
+    stage("prepare", "prepare", [fetch_out, *_code("prepare")], ["data_seed", "dataset"], [data])
     targets = {}
     report_deps: list[str] = []
     for run_id, run in params["runs"].items():
@@ -178,7 +195,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
         model = str(paths.model_dir(params, run_id))
         if "from" not in run:
             stage(f"train-{run_id}", f"train --run {run_id}", [data, *_code("train", [targets[run_id]])],
-                  ["seed", "protocol", f"runs.{run_id}"], [model])
+                  ["train_seeds", "protocol", f"runs.{run_id}"], [model])
         for corpus in corpus_ids(params):
             key = f"index-{run_id}-{corpus}"
             # the corpus id names the subset (size, seed): a new or changed task touches no existing index
@@ -195,7 +212,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     reader = params.get("reader")
     if reader and reader.get("enabled", True):
         reader_dir = str(paths.reader_dir(params))
-        stage("reader-train", "reader-train", [data, *_code("reader-train")], ["seed", "protocol", "reader"],
+        stage("reader-train", "reader-train", [data, *_code("reader-train")], ["train_seeds", "protocol", "reader"],
               [reader_dir])
         main = main_task(params).name
         for run_id in params["runs"]:
@@ -215,7 +232,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     # the report reads only files that identical code makes identical (latency and wall times are written
     # beside them, untracked, so they never make a regeneration look like a change)
     stage("report", "report", [*report_deps, *_code("report")],
-          ["runs", "eval", "seed"] + (["tasks"] if "tasks" in params else []),
+          ["runs", "eval", "data_seed"] + (["tasks"] if "tasks" in params else []),
           [uncached(f) for f in table_files(params)] + [uncached(paths.plots_dir(params) / plot_name(t, i == 0))
                                                         for i, t in enumerate(tasks(params))])
     # PR-Success@K curves as DVC plots (`dvc plots show`); paths in top-level plots are relative to this file

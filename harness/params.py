@@ -20,10 +20,13 @@ _FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["profile", "seed", "dataset", "protocol", "eval", "index", "runs"],
+    "required": ["profile", "data_seed", "dataset", "protocol", "eval", "index", "runs"],
     "properties": {
         "profile": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
-        "seed": _INT,
+        # data_seed: the toy world, the validation carve, subsets, bootstrap resamples. train_seeds: model
+        # initialisation and batch order; a pipeline with several lists each run once per seed (dvcfile.py)
+        "data_seed": _INT,
+        "train_seeds": {"type": "array", "items": _INT, "minItems": 1, "uniqueItems": True},
         "dataset": {
             "type": "object",
             "required": ["name", "source"],
@@ -100,6 +103,8 @@ SCHEMA: dict[str, Any] = {
                     "index": {"type": "object"},
                     # evaluate the model another pipeline trained under this run id (no train stage here)
                     "from": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+                    "seed": _INT,  # this run's training seed (default: the first of train_seeds)
+                    "replicate_of": {"type": "string"},  # the run this one repeats with another training seed
                 },
             },
         },
@@ -160,6 +165,16 @@ def params_hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def train_seeds(params: dict) -> list[int]:
+    """The training seeds a pipeline names (default: the data seed alone)."""
+    return [int(x) for x in params.get("train_seeds") or [params["data_seed"]]]
+
+
+def run_seed(params: dict, run_id: str) -> int:
+    """The training seed of one run: its own `seed`, else the first of the pipeline's train_seeds."""
+    return int(params["runs"][run_id].get("seed", train_seeds(params)[0]))
+
+
 def run_settings(params: dict, run_id: str, method_defaults: dict) -> dict:
     """Everything one run uses: its method params, protocol and index settings, with overrides applied."""
     if run_id not in params["runs"]:
@@ -172,5 +187,5 @@ def run_settings(params: dict, run_id: str, method_defaults: dict) -> dict:
         "protocol": deep_merge(params["protocol"], run.get("protocol", {})),
         "protocol_overrides": run.get("protocol", {}),
         "index": deep_merge(params["index"], run.get("index", {})),
-        "seed": params["seed"],
+        "seed": run_seed(params, run_id),
     }

@@ -55,7 +55,7 @@ def tasks(params: dict[str, Any]) -> dict[str, Task]:
         if sub is not None and not (isinstance(sub, dict) and isinstance(sub.get("size"), int) and sub["size"] > 0):
             raise InputError(f, f"tasks.{name}.subset", "must be {size: positive integer, seed: integer}")
         out[name] = Task(name, split, corpus, sub["size"] if sub else None,
-                         int(sub.get("seed", params["seed"])) if sub else None)
+                         int(sub.get("seed", params["data_seed"])) if sub else None)
     return out
 
 

@@ -38,7 +38,7 @@ def write_root(root: Path, rows: object = None, raw: bytes | None = None) -> Pat
 
 
 def _params(root: Path) -> dict:
-    return {"seed": 1, "dataset": {"name": "aokvqa_fixture", "source": "aokvqa", "corpus": {"name": "tiny"},
+    return {"data_seed": 1, "dataset": {"name": "aokvqa_fixture", "source": "aokvqa", "corpus": {"name": "tiny"},
                                    "aokvqa": {"root": str(root), "captions": str(root / "c.tsv")}}}
 
 

@@ -83,7 +83,7 @@ def test_non_utf8_and_bad_json(tmp_path):
 @pytest.mark.parametrize("path,value,field", [
     (("protocol", "steps"), "many", "protocol.steps"),
     (("eval", "ks"), [5, "ten"], "eval.ks.1"),
-    (("seed",), 1.5, "seed"),
+    (("data_seed",), 1.5, "data_seed"),
     (("dataset", "toy", "drop_colour"), 2, "dataset.toy.drop_colour"),
 ])
 def test_params_with_a_wrong_type(tmp_path, path, value, field):

@@ -33,7 +33,7 @@ def write_root(root: Path, rows: object = None, raw: bytes | None = None) -> Pat
 
 
 def _params(root: Path, corpus: str = "fvqa_facts") -> dict:
-    return {"seed": 1, "dataset": {"name": "fvqa_fixture", "source": "fvqa", "corpus": {"name": corpus},
+    return {"data_seed": 1, "dataset": {"name": "fvqa_fixture", "source": "fvqa", "corpus": {"name": corpus},
                                    "fvqa": {"root": str(root), "questions": "fvqa/qs.json", "captions": "captions/c.tsv"}}}
 
 

@@ -20,7 +20,7 @@ from okvqa_fixtures import (LOCAL_SETTINGS, OFFICIAL_SETTINGS, TEST, TRAIN, writ
 
 
 def _params(settings: dict, root: Path, corpus: Path, name: str = "okvqa_fixture") -> dict:
-    return {"seed": 3, "dataset": {"name": name, "source": "okvqa", "okvqa": {**settings, "root": str(root)},
+    return {"data_seed": 3, "dataset": {"name": name, "source": "okvqa", "okvqa": {**settings, "root": str(root)},
                                    "corpus": {"name": "jsonl", "local": str(corpus)}}}
 
 
@@ -64,7 +64,7 @@ def test_validation_split_is_fixed_by_the_seed(local: Path, tmp_path: Path):
     a, b = (json.loads((tmp_path / d / "manifest.json").read_text())["validation_split"] for d in "ab")
     assert a == b and a["seed"] == 3
     other = _params(LOCAL_SETTINGS, local, corpus)
-    other["seed"] = 4
+    other["data_seed"] = 4
     build_okvqa(other, tmp_path / "c")
     c = json.loads((tmp_path / "c" / "manifest.json").read_text())["validation_split"]
     assert c["qids_sha256"] != a["qids_sha256"] or c["questions"] != a["questions"]

@@ -178,3 +178,25 @@ def test_extends_names_an_existing_pipeline(tmp_path):
     (folder / "overrides.yaml").write_text("extends: nowhere\nprofile: study\n")
     with pytest.raises(InputError, match="extends"):
         dvcfile.merged_params(dvcfile.get("study", tmp_path), tmp_path)
+
+
+def test_several_train_seeds_repeat_each_run_and_the_seed_table_aggregates(tmp_path):
+    """data_seed fixes the world and splits; each run repeats once per training seed, marked replicate_of."""
+    import pandas as pd
+
+    from harness.params import run_seed
+    from harness.report.seeds import seeds_frame
+
+    params = dvcfile.merged_params(dvcfile.get("toy_seeds"))
+    assert params["data_seed"] == 13 and params["train_seeds"] == [13, 14, 15]
+    assert set(params["runs"]) == {f"{r}_s{s}" for r in ("dpr", "colbert_text", "flmr_feature", "flmr", "flmr_roi")
+                                   for s in (13, 14, 15)}
+    assert run_seed(params, "flmr_s14") == 14 and params["runs"]["flmr_s14"]["replicate_of"] == "flmr"
+    rows = [{"task": "main", "run": f"dpr_s{s}", "seed": s, "metric": "PR-Success@5", "value": v, "lo": v - 2,
+             "hi": v + 2} for s, v in ((13, 40.0), (14, 44.0), (15, 42.0))]
+    frame = seeds_frame(params, pd.DataFrame(rows)).set_index(["run", "metric"])
+    row = frame.loc[("dpr", "PR-Success@5")]
+    assert row["seeds"] == 3 and row["mean"] == 42.0 and abs(row["sd"] - 2.0) < 1e-9
+    assert "14: 44.0 [42.0, 46.0]" in row["per seed (value [95% interval over queries])"]
+    default = dvcfile.merged_params(dvcfile.get("default"))
+    assert "dpr" in default["runs"] and run_seed(default, "dpr") == 13  # one seed: the runs as written

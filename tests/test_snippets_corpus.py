@@ -57,7 +57,7 @@ def test_non_utf8_file_is_one_line(tmp_path: Path):
 def test_test_split_keeps_only_searched_questions_and_counts_the_rest(tmp_path: Path):
     root = write_local_folder(tmp_path / "src")
     snippets = write_snippets(tmp_path / "snippets")
-    params = {"seed": 3, "dataset": {"name": "gs_fixture", "source": "okvqa",
+    params = {"data_seed": 3, "dataset": {"name": "gs_fixture", "source": "okvqa",
                                      "okvqa": {**LOCAL_SETTINGS, "root": str(root), "pseudo_qrels_depth": 0},
                                      "corpus": {"name": "okvqa_gs_snippets", "local": str(snippets),
                                                 "test_only_searched_questions": True}}}

@@ -102,7 +102,7 @@ def evaluate(params: dict[str, Any], run_id: str, task_name: str | None = None, 
         "provenance": {"git": git, "params_hash": ctx.settings_hash, "all_params_hash": params_hash(params),
                        "model_dir": str(model_dir),
                        "data_hash": data_hash(params), "model_hash": model_hash(model_dir),
-                       "seed": params["seed"], "libraries": library_versions(), "device": device_info(device),
+                       "seed": ctx.settings["seed"], "data_seed": params["data_seed"], "libraries": library_versions(), "device": device_info(device),
                        "method_params": ctx.settings["method_params"]},
     }
     out = paths.run_dir(params, run_id, task.name)

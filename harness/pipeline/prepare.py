@@ -14,7 +14,7 @@ def prepare(params: dict[str, Any]) -> dict[str, Any]:
     ds = params["dataset"]
     out = paths.data_dir(params)
     if ds["source"] == "toy":
-        stats = generate_toy_world(out, ToyConfig(seed=params["seed"], **ds.get("toy", {})))
+        stats = generate_toy_world(out, ToyConfig(seed=params["data_seed"], **ds.get("toy", {})))
     elif ds["source"] == "okvqa":
         from harness.data.okvqa.build import build_okvqa
 

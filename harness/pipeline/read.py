@@ -14,7 +14,7 @@ from harness.errors import InputError
 from harness.metrics.retrieval import clean_answers, hit_text, holds_answer, rank
 from harness.metrics.vqa import score_predictions
 from harness.negatives import mine_hard_negatives
-from harness.params import deep_merge, params_hash
+from harness.params import deep_merge, params_hash, train_seeds
 from harness.pipeline.common import load_dataset, model_hash, pick_device
 from harness.code_deps import code_digest, import_closure
 from harness.provenance import device_info, hash_files, library_versions, require_clean_tree
@@ -58,7 +58,8 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     k = int(reader_params["top_k"])
     pool = max(k, int(protocol.get("hard_negative_pool", 20)))
     hard = mine_hard_negatives(train_q + val_q, data.corpus, {q: set(v) for q, v in {**positives, **val_pos}.items()}, pool)
-    model = create_reader(reader_params, int(params["seed"])).to(device)
+    seed = train_seeds(params)[0]  # one reader per pipeline
+    model = create_reader(reader_params, seed).to(device)
     # per_passage readers are selected on reading the gold passage alone; concat readers read it among BM25
     # negatives, as they will read a retriever's top K
     n_neg = 0 if model.per_passage else k - 1
@@ -73,7 +74,7 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
 
     ckpt = paths.checkpoint_dir(params, "_reader")
     result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
-                   protocol={**protocol, "hard_negatives": n_neg}, seed=int(params["seed"]), ckpt_dir=ckpt,
+                   protocol={**protocol, "hard_negatives": n_neg}, seed=seed, ckpt_dir=ckpt,
                    validate=validate,
                    settings_hash=params_hash({"reader": reader_params, "protocol": protocol,
                                               "code": code_digest(import_closure(["harness.pipeline.read"]))}))
@@ -137,7 +138,7 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
                                              "with_answer_in_context": sum(
                                                  any(holds_answer(hit_text(p), clean_answers(q.answers))
                                                      for p in contexts[q.qid]) for q in queries)},
-              "reader_hash": model_hash(paths.reader_dir(params)), "seed": params["seed"],
+              "reader_hash": model_hash(paths.reader_dir(params)), "seed": train_seeds(params)[0],
               "dirty": bool(git.get("dirty"))}
     write_json(out / "predictions.json", preds)
     write_json(out / "vqa_per_query.json", per_q)

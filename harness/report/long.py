@@ -46,7 +46,7 @@ def records(params: dict[str, Any], full: bool = False) -> list[tuple[str, dict[
 
 
 def long_table(params: dict[str, Any]) -> pd.DataFrame:
-    resamples, seed = int(params["eval"].get("bootstrap", 1000)), int(params["seed"])
+    resamples, seed = int(params["eval"].get("bootstrap", 1000)), int(params["data_seed"])
     main = main_task(params).name
     rows: list[dict[str, Any]] = []
     task_refs: dict[str, dict[str, Any]] = {}  # per task, the factors of its reference rows

@@ -13,7 +13,7 @@ from harness import paths
 from harness.atomic import write_text
 from harness.metrics.bootstrap import paired_difference
 from harness.metrics.significance import ALPHA, METHOD, holm, paired_permutation_p
-from harness.report import scaling
+from harness.report import scaling, seeds
 from harness.report.long import CEILING_RUN, CI_METRICS, RANDOM_RUN, latency_table, long_table, records
 from harness.tasks import main_task, tasks
 
@@ -147,9 +147,9 @@ def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.Dat
     for rec, pq in recs:
         if rec["run_id"] == ref_id or metric not in pq:
             continue
-        d = paired_difference(pq[metric], ref[metric], int(params["eval"].get("bootstrap", 1000)), int(params["seed"]))
+        d = paired_difference(pq[metric], ref[metric], int(params["eval"].get("bootstrap", 1000)), int(params["data_seed"]))
         p = paired_permutation_p(pq[metric], ref[metric], int(params["eval"].get("permutations", 10000)),
-                                 int(params["seed"]))
+                                 int(params["data_seed"]))
         rows.append({"run": rec["run_id"], "reference": ref_id, "metric": metric, "difference": d["diff"],
                      "lo": d["lo"], "hi": d["hi"], "p": p, "queries": d["n"]})
     adjusted, reject = holm([r["p"] for r in rows])
@@ -193,7 +193,8 @@ def table_files(params: dict[str, Any]) -> list[Path]:
     out = paths.tables_dir(params)
     files = [paths.results_dir(params) / "long.csv"] + [out / f for f in (
         "main.md", "main.csv", "summary.md", "paired.md", "paired.csv")]
-    return files + ([out / "tasks.md"] if len(tasks(params)) > 1 else []) + scaling.output_files(params)
+    return (files + ([out / "tasks.md"] if len(tasks(params)) > 1 else []) + scaling.output_files(params)
+            + seeds.output_files(params))
 
 
 def write_tables(params: dict[str, Any]) -> pd.DataFrame:
@@ -213,6 +214,8 @@ def write_tables(params: dict[str, Any]) -> pd.DataFrame:
         write_text(Path(out) / "tasks.md", tasks_markdown(long, names) + _dirty_note(dirty))
     if scaling.applies(params):
         scaling.write_scaling(params, long)
+    if seeds.applies(params):
+        seeds.write_seeds(params, long)
     write_text(Path(out) / "paired.csv", paired.to_csv(index=False, float_format="%.4f"))
     write_text(Path(out) / "paired.md", paired.to_markdown(index=False, floatfmt=".4g") +
                "\n\nDifference in percentage points against the reference run with its 95% paired-bootstrap "

@@ -66,7 +66,7 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
                 kept.append(q)
         questions = kept
     train = [q for q in questions if q.origin == "train"]
-    seed = int(s.get("val_seed", params["seed"]))
+    seed = int(s.get("val_seed", params["data_seed"]))
     val_ids = carve_validation([q.qid for q in train], [q.image_id for q in train], int(s.get("val_size", 1000)), seed)
     vt = VisionTextSettings(**s.get("vision_text", {}))
     use_vt = bool(s.get("use_vision_text", True))

@@ -1,0 +1,57 @@
+"""The seed table of a pipeline whose runs repeat with several training seeds (`train_seeds`; each copy is marked
+`replicate_of`): per run and metric, the mean over seeds, their sample standard deviation and each seed's value
+with its interval over queries. Model variance (seeds) and query sampling (intervals) are reported apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import paths
+from harness.atomic import write_text
+from harness.tasks import main_task
+
+METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "VQA")
+
+
+def applies(params: dict[str, Any]) -> bool:
+    return any("replicate_of" in run for run in params["runs"].values())
+
+
+def output_files(params: dict[str, Any]) -> list[Path]:
+    out = paths.tables_dir(params)
+    return [Path(out) / "seeds.md", Path(out) / "seeds.csv"] if applies(params) else []
+
+
+def seeds_frame(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
+    """A row per (run, metric): seeds, mean, sd, min, max and each seed's `value [lo, hi]`."""
+    task = main_task(params).name
+    groups: dict[str, list[str]] = {}
+    for run_id, run in params["runs"].items():
+        groups.setdefault(run.get("replicate_of", run_id), []).append(run_id)
+    rows = []
+    for base, members in groups.items():
+        for metric in METRICS:
+            sel = long[(long["task"] == task) & long["run"].isin(members) & (long["metric"] == metric)]
+            if sel.empty:
+                continue
+            values = sel["value"].astype(float)
+            per_seed = "; ".join(f"{int(r['seed'])}: {r['value']:.1f}" + ("" if pd.isna(r["lo"]) else
+                                 f" [{r['lo']:.1f}, {r['hi']:.1f}]") for _, r in sel.sort_values("seed").iterrows())
+            rows.append({"run": base, "metric": metric, "seeds": len(sel), "mean": values.mean(),
+                         "sd": values.std(ddof=1) if len(sel) > 1 else float("nan"), "min": values.min(),
+                         "max": values.max(), "per seed (value [95% interval over queries])": per_seed})
+    return pd.DataFrame(rows)
+
+
+def write_seeds(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
+    frame = seeds_frame(params, long)
+    out = Path(paths.tables_dir(params))
+    write_text(out / "seeds.csv", frame.to_csv(index=False, float_format="%.4f"))
+    note = ("\n\nPercent on the main task. mean and sd (sample standard deviation) over the training seeds: the "
+            "spread from model initialisation and batch order, with the data (world, splits) fixed by data_seed; "
+            "each seed's interval is a 95% bootstrap over queries.\n")
+    write_text(out / "seeds.md", frame.to_markdown(index=False, floatfmt=".1f") + note)
+    return frame

@@ -12,6 +12,7 @@ from harness.errors import InputError
 from harness.vision_encoders import FAMILIES, TINY_CONFIGS, build_vision_encoder
 
 N_TOKENS, DIM = 4, 16
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
 def _images(n: int) -> list[Image.Image]:
@@ -59,3 +60,41 @@ def test_unknown_family_and_unpinned_hub_id_are_one_line():
         build_vision_encoder({"family": "alexnet"})
     with pytest.raises(InputError, match="revision"):
         build_vision_encoder({"family": "clip", "source": "openai/clip-vit-base-patch32"})
+
+
+@pytest.mark.parametrize("family", ["siglip", "resnet"])
+def test_flmr_takes_any_family_and_its_folder_round_trips(toy_dir, tmp_path, family: str):
+    """flmr_roi with a non-CLIP encoder (the vision_backbones study's runs): image and region tokens, and a saved
+    model folder (weights + image processor) that encodes the same."""
+    import yaml
+
+    from harness.data.schema import Dataset
+    from harness.params import deep_merge
+    from methods.flmr.model import FLMRRetriever
+
+    defaults = yaml.safe_load((ROOT / "methods" / "flmr" / "params.yaml").read_text())
+    cnn = {"tiny": {"embedding_size": 16, "hidden_sizes": [16, 32], "depths": [1, 1], "layer_type": "basic"}}
+    params = deep_merge(defaults, {"use_image_features": True, "use_rois": True, "num_rois": 2, "visual_tokens": 2,
+                                   "mapping_hidden": 32, "backbone": {"tiny": {"hidden_size": 32,
+                                   "intermediate_size": 64, "num_attention_heads": 2}}, "dim": 16,
+                                   "vision": {"family": family, **(cnn if family == "resnet" else {})}})
+    model = FLMRRetriever.create(params, seed=0)
+    assert model.vision.family == family
+    queries = [q for q in Dataset(toy_dir).queries if q.rois][:2]
+    emb = model.encode_queries(queries)
+    model.save(tmp_path / "m")
+    again = FLMRRetriever.load(tmp_path / "m")
+    assert again.vision.family == family
+    assert np.allclose(again.encode_queries(queries).tokens, emb.tokens, atol=1e-5)
+
+
+def test_the_paper_scale_study_names_each_family_and_refuses_unpinned_hub_ids():
+    from harness import dvcfile
+
+    params = dvcfile.merged_params(dvcfile.get("vision_backbones_hub"))
+    assert params["requires"] == ["hub", "gpu"]
+    specs = [run["params"]["vision"] for run in params["runs"].values()]
+    assert {s["family"] for s in specs} == {"clip", "siglip", "dinov2", "vit", "convnext"}
+    for spec in specs:
+        with pytest.raises(InputError, match="revision"):
+            build_vision_encoder(spec)

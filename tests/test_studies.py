@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from harness.report.long import RANDOM_RUN
-from harness.report.studies import GENERALIZATION, NOT_RUN, generalization_frame, write_generalization
+from harness.report.studies import (GENERALIZATION, NOT_RUN, generalization_frame, generalization_points,
+                                    write_generalization)
 
 
 def _long(folder: Path, rows: list[tuple[str, str, float, float | None]]) -> None:
@@ -30,6 +31,10 @@ def test_columns_fill_from_each_pipeline_and_missing_ones_say_not_run(tmp_path: 
     assert frame.loc["dpr", "OK-VQA x Google snippets"] == NOT_RUN and "FVQA x wiki_vital" in cols
     out = write_generalization(tmp_path)
     assert out.is_file() and "not run" in out.read_text() and out.with_suffix(".csv").is_file()
+    png = out.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    points = generalization_points(tmp_path)  # the plotted bars: runs only, no reference rows
+    assert set(points["run"]) == {"bm25", "dpr"} and len(points) == 4
 
 
 def test_toy_detector_table_sets_perfect_and_noisy_side_by_side(tmp_path: Path):

@@ -44,10 +44,15 @@ def _cell(long: pd.DataFrame | str, task: str, run: str, metric: str) -> str:
     return f"{r['value']:.1f}" if pd.isna(r["lo"]) else f"{r['value']:.1f} [{r['lo']:.1f}, {r['hi']:.1f}]"
 
 
+def _longs(pipelines: list[str], results: Path) -> dict[str, pd.DataFrame | str]:
+    """Each pipeline's long table, or what its column says instead (not run, not provided)."""
+    return {p: (pd.read_csv(results / p / "long.csv") if (results / p / "long.csv").is_file()
+                else _absent(p, results.parent)) for p in dict.fromkeys(pipelines)}
+
+
 def generalization_frame(results: Path) -> pd.DataFrame:
     """A row per okvqa_mini run (plus the random level), a column per (dataset x corpus, metric)."""
-    longs = {p: (pd.read_csv(results / p / "long.csv") if (results / p / "long.csv").is_file()
-                 else _absent(p, results.parent)) for p in dict.fromkeys(p for p, *_ in GENERALIZATION)}
+    longs = _longs([p for p, *_ in GENERALIZATION], results)
     source = longs[GENERALIZATION[0][0]]
     runs = [] if isinstance(source, str) else [r for r in dict.fromkeys(source["run"]) if r != CEILING_RUN
                                       and source.loc[source["run"] == r, "metric"].eq("PR-Success@5").any()]
@@ -61,7 +66,54 @@ def generalization_frame(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def generalization_points(results: Path) -> pd.DataFrame:
+    """The trained and zero-shot runs' values with their intervals, a row per (column, run), for the plot."""
+    longs = _longs([p for p, *_ in GENERALIZATION], results)
+    rows = []
+    for pipeline, task, metric, column in GENERALIZATION:
+        long = longs[pipeline]
+        if isinstance(long, str):
+            continue
+        hit = long[(long["task"] == task) & (long["metric"] == metric) & ~long["run"].isin([RANDOM_RUN, CEILING_RUN])]
+        rows += [{"column": column, "run": r["run"], "value": r["value"], "lo": r["lo"], "hi": r["hi"]}
+                 for _, r in hit.iterrows()]
+    return pd.DataFrame(rows, columns=["column", "run", "value", "lo", "hi"])
+
+
+def plot_generalization(results: Path) -> Path:
+    """Grouped bars: a group per dataset x corpus column, a bar per run, 95% intervals as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from harness.atomic import atomic_path
+
+    points = generalization_points(results)
+    columns, runs = list(dict.fromkeys(points["column"])), list(dict.fromkeys(points["run"]))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(1, len(runs))
+    for i, run in enumerate(runs):
+        sel = points[points["run"] == run].set_index("column").reindex(columns)
+        x = np.arange(len(columns)) + (i - (len(runs) - 1) / 2) * width
+        err = np.vstack([sel["value"] - sel["lo"], sel["hi"] - sel["value"]])
+        ax.bar(x, sel["value"], width, yerr=np.nan_to_num(err), capsize=2, label=run)
+    ax.set_xticks(np.arange(len(columns)), [c.replace(": ", ":\n") for c in columns], fontsize=7)
+    ax.set_ylabel("percent (95% interval over queries)")
+    ax.set_ylim(0, 100)
+    ax.set_title("okvqa_mini runs on each dataset x corpus (PR-Success@5; FVQA facts also gold Success@5)", fontsize=9)
+    ax.legend(fontsize=7, ncol=len(runs), loc="upper left")
+    fig.tight_layout()
+    out = results / "studies" / "generalization.png"
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+    plt.close(fig)
+    return out
+
+
 def write_generalization(results: Path) -> Path:
+    plot_generalization(results)
     frame = generalization_frame(results)
     out = results / "studies" / "generalization.md"
     note = ("\n\nPercent, 95% paired-bootstrap intervals over each task's queries. Every run is trained on OK-VQA "

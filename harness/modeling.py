@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_model
 
 from harness.errors import InputError
+from harness.weights import save_weights
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -19,7 +20,7 @@ def save_folder(module: torch.nn.Module, config: dict[str, Any], out_dir: Path, 
     """Write into `out_dir`; callers that publish a folder wrap this in `atomic_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_model(module, str(out_dir / WEIGHTS))
+    save_weights(module, out_dir / WEIGHTS)  # the same bytes in every process, tied tensors once
     (out_dir / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
     if tokenizer is not None:
         tokenizer.save_pretrained(str(out_dir / "tokenizer"))

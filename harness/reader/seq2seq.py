@@ -19,7 +19,6 @@ from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 from harness import backbones, modeling
 from harness.api import Passage, Query
 from harness.text import query_text
-from harness.weights import save_weights
 
 
 def target_answer(q: Query) -> str:
@@ -55,9 +54,6 @@ class Seq2SeqReader(nn.Module):
 
     def _save_folder(self, config: dict[str, Any], out_dir: Path) -> None:
         modeling.save_folder(self, config, out_dir, self.tokenizer)
-        # a reader ties its embeddings and LM head: save_folder's alias table comes out in a per-process order,
-        # so the weights are rewritten without it (the folder's hash is then the same on every run)
-        save_weights(self, Path(out_dir) / modeling.WEIGHTS)
 
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "Seq2SeqReader":

@@ -19,6 +19,7 @@ from harness.code_deps import ROOT, import_closure
 from harness.errors import InputError
 from harness.params import deep_merge, load_params
 from harness.pipeline.evaluate import LARGE_RUN_FILES, RUN_FILES
+from harness.pipeline.read import trained_reader_dir
 from harness.report.plots import plot_name
 from harness.report.tables import table_files
 from harness.tasks import corpus_ids, main_task, tasks
@@ -101,6 +102,8 @@ def merged_params(p: Pipeline, root: Path = ROOT, seen: tuple[str, ...] = ()) ->
     if models_from:
         for run in merged["runs"].values():
             run.setdefault("from", models_from)
+        if merged.get("reader", {}).get("enabled", True) and "reader" in merged:
+            merged["reader"].setdefault("from", models_from)  # and answers with that pipeline's reader
     merged["runs"] = replicate_runs(merged)
     return merged
 
@@ -211,21 +214,22 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
                   [run_file(out / f) for f in RUN_FILES], [uncached(out / "metrics.json")])
     reader = params.get("reader")
     if reader and reader.get("enabled", True):
-        reader_dir = str(paths.reader_dir(params))
-        stage("reader-train", "reader-train", [data, *_code("reader-train")], ["train_seeds", "protocol", "reader"],
-              [reader_dir])
+        reader_dir = str(trained_reader_dir(params))
+        if "from" not in reader:
+            stage("reader-train", "reader-train", [data, *_code("reader-train")], ["train_seeds", "protocol", "reader"],
+                  [reader_dir])
         main = main_task(params).name
         for run_id in params["runs"]:
             out = paths.run_dir(params, run_id, main)
             stage(f"vqa-{run_id}", f"vqa --run {run_id}", [data, reader_dir, str(out / "trec.run"), *_code("vqa")],
-                  ["eval.split", *task_key(main)],
+                  ["eval.split", "reader", *task_key(main)],
                   [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
                   [uncached(out / "vqa.json")])
             report_deps += [str(out / f) for f in VQA_FILES]
         for bound in ("none", "oracle"):
             out = paths.bound_dir(params, bound)
             stage(f"vqa-bound-{bound}", f"vqa --bound {bound}", [data, reader_dir, *_code("vqa")],
-                  ["eval.split", *task_key(main)],
+                  ["eval.split", "reader", *task_key(main)],
                   [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
                   [uncached(out / "vqa.json")])
             report_deps += [str(out / f) for f in VQA_FILES]

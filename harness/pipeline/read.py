@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 from typing import Any
 
 from harness import paths
@@ -18,7 +19,7 @@ from harness.params import deep_merge, params_hash, train_seeds
 from harness.pipeline.common import load_dataset, model_hash, pick_device
 from harness.code_deps import code_digest, import_closure
 from harness.provenance import device_info, hash_files, library_versions, require_clean_tree
-from harness.tasks import main_task
+from harness.tasks import main_task, subset_ids
 from harness.reader import create_reader, load_reader
 from harness.train import result_dict, train
 from harness.trec import read_run
@@ -42,6 +43,12 @@ def _with_gold(gold: Passage, negatives: list[Passage], slot: int) -> list[Passa
 DISABLED = "reader.enabled is false in this profile (retrieval only)"
 
 
+def trained_reader_dir(params: dict[str, Any]) -> Path:
+    """The reader this pipeline answers with: its own, or with `reader.from: <pipeline>` (set by `models_from`)
+    the one that pipeline trained."""
+    return paths.reader_dir({**params, "profile": params["reader"].get("from", params["profile"])})
+
+
 def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str, Any]:
     reader_params, protocol = _settings(params)
     if not reader_params.get("enabled", True):
@@ -49,6 +56,9 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
         with atomic_dir(paths.reader_dir(params)) as tmp:
             (tmp / "train.json").write_text(json.dumps(summary, indent=2))
         return summary
+    if reader_params.get("from"):
+        raise InputError(paths.params_file(params), "reader.from",
+                         f"this pipeline answers with {reader_params['from']}'s reader: train that pipeline's")
     device = pick_device(device)
     data = load_dataset(params, check_images=False)
     by_id = data.passages_by_id()
@@ -63,6 +73,9 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     # per_passage readers are selected on reading the gold passage alone; concat readers read it among BM25
     # negatives, as they will read a retriever's top K
     n_neg = 0 if model.per_passage else k - 1
+    # what a training example reads beside its gold passage: concat readers, the K-1 negatives of their input;
+    # an extractive reader learns to decline from `reader.train_negatives` BM25 negatives per question
+    n_train_neg = int(reader_params.get("train_negatives", n_neg))
     val_ctx = {q.qid: _with_gold(by_id[val_pos[q.qid][0]], [by_id[p] for p in hard[q.qid][:n_neg]], i)
                for i, q in enumerate(val_q) if val_pos.get(q.qid)}
 
@@ -74,7 +87,7 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
 
     ckpt = paths.checkpoint_dir(params, "_reader")
     result = train(model, train_queries=train_q, corpus=data.corpus, positives=positives, hard_negatives=hard,
-                   protocol={**protocol, "hard_negatives": n_neg}, seed=seed, ckpt_dir=ckpt,
+                   protocol={**protocol, "hard_negatives": n_train_neg}, seed=seed, ckpt_dir=ckpt,
                    validate=validate,
                    settings_hash=params_hash({"reader": reader_params, "protocol": protocol,
                                               "code": code_digest(import_closure(["harness.pipeline.read"]))}))
@@ -88,6 +101,16 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     write_json(paths.timing_file(params, "reader-train"), {k: summary[k] for k in noise})
     shutil.rmtree(ckpt, ignore_errors=True)
     return summary
+
+
+def sample_questions(queries: list[Query], reader_params: dict[str, Any]) -> list[Query]:
+    """All evaluation questions, or with `reader.questions: {size, seed}` a seeded sample of them (the same one for
+    every run and bound: readers cost far more per question than retrieval on a CPU)."""
+    sample = reader_params.get("questions")
+    if not sample or int(sample["size"]) >= len(queries):
+        return queries
+    keep = subset_ids([q.qid for q in queries], int(sample["size"]), int(sample["seed"]))
+    return [q for q in queries if q.qid in keep]
 
 
 def _oracle(q: Query, corpus: list[Passage]) -> list[Passage]:
@@ -113,7 +136,7 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
     git = require_clean_tree()
     device = pick_device(device)
     data = load_dataset(params, check_images=False, task=task)
-    queries = data.split(task.split)
+    queries = sample_questions(data.split(task.split), reader_params)
     by_id = data.passages_by_id()
     k = int(reader_params["top_k"])
     if run_id is not None:
@@ -129,16 +152,18 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
         source = {"bound": bound}
     else:
         raise InputError("command line", "--bound", f"must be one of {BOUNDS}")
-    model = load_reader(paths.reader_dir(params), device)
+    model = load_reader(trained_reader_dir(params), device)
     preds = model.answer(queries, contexts, scores)
     metrics, per_q = score_predictions(preds, {q.qid: list(q.answers) for q in queries})
     record = {"schema_version": 1, **source, "reader": model.params["backbone"].get("kind", "t5"),
-              "mode": model.params.get("mode", "concat"), "top_k": k, "split": task.split, "task": task.name,
+              "mode": "per_passage" if model.per_passage else "concat", "top_k": k, "split": task.split, "task": task.name,
+              "questions_sample": reader_params.get("questions"),
               "metrics": metrics, "counts": {"queries": len(queries),
                                              "with_answer_in_context": sum(
                                                  any(holds_answer(hit_text(p), clean_answers(q.answers))
-                                                     for p in contexts[q.qid]) for q in queries)},
-              "reader_hash": model_hash(paths.reader_dir(params)), "seed": train_seeds(params)[0],
+                                                     for p in contexts[q.qid]) for q in queries),
+                                             "unanswered": sum(not str(preds.get(q.qid, "")).strip() for q in queries)},
+              "reader_hash": model_hash(trained_reader_dir(params)), "seed": train_seeds(params)[0],
               "dirty": bool(git.get("dirty"))}
     write_json(out / "predictions.json", preds)
     write_json(out / "vqa_per_query.json", per_q)

@@ -1,7 +1,8 @@
 """Readers: answer a question from its top-K retrieved passages (RA-VQA with static retrieval).
 
-`reader.backbone.kind` picks one: `t5` (default; T5 / Flan-T5, text only) or `blip2` (BLIP-2 Flan-T5 with
-LoRA, reads the image too)."""
+`reader.backbone.kind` picks one: `t5` (default; T5 / Flan-T5, text only), `blip2` (BLIP-2 Flan-T5 with
+LoRA, reads the image too) or `extractive` (a BERT-family encoder with a span head: answers with text from a
+passage, or declines)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ def _reader_class(kind: str) -> Any:
         from harness.reader.blip2 import Blip2Reader
 
         return Blip2Reader
-    raise InputError("params.yaml", "reader.backbone.kind", f"must be t5 or blip2, got {kind!r}")
+    if kind == "extractive":
+        from harness.reader.extractive import ExtractiveReader
+
+        return ExtractiveReader
+    raise InputError("params.yaml", "reader.backbone.kind", f"must be t5, blip2 or extractive, got {kind!r}")
 
 
 def create_reader(params: dict[str, Any], seed: int) -> Any:

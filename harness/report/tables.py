@@ -81,9 +81,25 @@ def display_frame(wide: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def to_markdown(wide: pd.DataFrame, paired: pd.DataFrame, dirty: bool) -> str:
-    return (mark_significance(display_frame(wide), paired).to_markdown(index=False) + "\n\n" + NOTE + significance_note(paired)
-            + _dirty_note(dirty) + "\n")
+def to_markdown(wide: pd.DataFrame, paired: pd.DataFrame, dirty: bool, reader: str = "") -> str:
+    return (mark_significance(display_frame(wide), paired).to_markdown(index=False) + "\n\n" + NOTE + reader
+            + significance_note(paired) + _dirty_note(dirty) + "\n")
+
+
+def reader_note(params: dict[str, Any]) -> str:
+    """What the VQA columns mean for this pipeline's reader: an extractive reader's ceiling, a question sample."""
+    reader = params.get("reader", {})
+    if not reader.get("enabled", True):
+        return ""
+    parts = []
+    if reader.get("backbone", {}).get("kind") == "extractive":
+        parts.append("The reader is extractive: it answers only with text from a passage, so `answer in top-K` (the "
+                     "share of questions whose top-K passages hold an answer) is its ceiling on each row.")
+    sample = reader.get("questions")
+    if sample:
+        parts.append(f"VQA, EM and answer in top-K are over a seeded sample of {int(sample['size']):,} of the "
+                     f"evaluation questions (reader.questions, seed {sample['seed']}); PR-Success over all of them.")
+    return "".join(" " + p for p in parts)
 
 
 def _dirty_note(dirty: bool) -> str:
@@ -207,7 +223,7 @@ def write_tables(params: dict[str, Any]) -> pd.DataFrame:
     dirty = bool(long["dirty"].any())
     paired = paired_table(params)
     write_text(Path(out) / "main.csv", wide.to_csv(index=False, float_format="%.4f"))
-    write_text(Path(out) / "main.md", to_markdown(wide, paired, dirty))
+    write_text(Path(out) / "main.md", to_markdown(wide, paired, dirty, reader_note(params)))
     write_text(Path(out) / "summary.md", summary_markdown(wide, paired))
     names = list(tasks(params))
     if len(names) > 1:

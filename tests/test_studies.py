@@ -47,3 +47,21 @@ def test_toy_detector_table_sets_perfect_and_noisy_side_by_side(tmp_path: Path):
     assert frame.loc[perfect, "PR-Success@5"] == "67.5 [64.5, 70.5]" and frame.loc[noisy, "PR-Success@5"] == NOT_RUN
     _long(tmp_path / "toy_noisy_detector", [("flmr_roi", "PR-Success@5", 50.0, 3.0)])
     assert toy_detector_frame(tmp_path).set_index("row").loc[noisy, "PR-Success@5"] == "50.0 [47.0, 53.0]"
+
+
+def test_toy_distractors_table_gives_each_level_and_the_paired_lead(tmp_path: Path):
+    import json
+
+    from harness.report.studies import toy_distractors_frame
+
+    _long(tmp_path / "toy", [("dpr", "PR-Success@5", 40.0, 3.0), ("flmr", "PR-Success@5", 55.0, 3.0)])
+    _long(tmp_path / "toy_distractors_80", [("dpr", "PR-Success@5", 20.0, 3.0)])
+    for run, hits in (("flmr", [1, 1, 1, 0]), ("dpr", [1, 0, 0, 0])):  # per-query hits of four toy questions
+        folder = tmp_path / "toy" / "runs" / "main" / run
+        folder.mkdir(parents=True)
+        (folder / "per_query.json").write_text(json.dumps({"PR-Success@5": {f"q{i}": h for i, h in enumerate(hits)}}))
+    frame = toy_distractors_frame(tmp_path).set_index("run")
+    assert frame.loc["flmr", "5 per kind"] == "55.0 [52.0, 58.0]" and frame.loc["dpr", "80 per kind"] == "20.0 [17.0, 23.0]"
+    assert frame.loc["flmr", "20 per kind"] == NOT_RUN and frame.loc["flmr", "80 per kind"] == "-"
+    lead = frame.loc["flmr - dpr (paired)"]
+    assert lead["5 per kind"].startswith("+50.0 [") and lead["80 per kind"] == "-"  # no per-query files there

@@ -16,7 +16,7 @@ from harness import dvcfile
 from harness.atomic import write_text
 from harness.params import load_params
 from harness.errors import InputError
-from harness.report.studies import write_generalization, write_toy_detector
+from harness.report.studies import write_generalization, write_toy_detector, write_toy_distractors
 from harness.report.tables import (display_frame, latency_wide, main_table, mark_significance, significance_note,
                                    write_latency)
 
@@ -125,7 +125,8 @@ def write_site(readme: bool = False) -> list[str]:
     """results/index.html from the committed long tables (and, with `readme`, the README's quoted tables)."""
     written = []
     studies = [(ROOT / "results" / "okvqa_mini" / "long.csv", write_generalization),  # the runs every column reads
-               (ROOT / "results" / "toy" / "long.csv", write_toy_detector)]
+               (ROOT / "results" / "toy" / "long.csv", write_toy_detector),
+               (ROOT / "results" / "toy" / "long.csv", write_toy_distractors)]
     for needs, write in studies:
         if not needs.is_file():
             continue

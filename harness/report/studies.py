@@ -4,12 +4,14 @@ train only, against the in-domain task and, zero-shot, against other datasets an
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from harness.atomic import write_text
 from harness.data.provided import missing_input
+from harness.metrics.bootstrap import paired_difference
 from harness.params import load_params
 from harness.report.long import CEILING_RUN, RANDOM_RUN
 
@@ -152,6 +154,57 @@ def write_toy_detector(results: Path) -> Path:
             "world but for the regions). The toy world names each region with its true shape, so the perfect "
             "detector is an upper bound on what regions can add here.\n")
     frame = toy_detector_frame(results)
+    write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
+    write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    return out
+
+
+# the toy world with 5 (the embedded default), 20 and 80 look-alike distractors per kind
+TOY_DISTRACTORS = (("toy", 5), ("toy_distractors_20", 20), ("toy_distractors_80", 80))
+TOY_ROWS = ("dpr", "colbert_text", "flmr_feature", "flmr", "flmr_roi")
+LEAD = ("flmr", "dpr")  # the paper's claim: FLMR over single-vector DPR
+DISTRACTOR_METRIC = "PR-Success@5"
+
+
+def _lead(results: Path, pipeline: str) -> str:
+    """flmr - dpr in points with its 95% paired-bootstrap interval over the pipeline's test queries."""
+    per_q = [results / pipeline / "runs" / "main" / run / "per_query.json" for run in LEAD]
+    if not all(f.is_file() for f in per_q):
+        return "-"
+    a, b = (json.loads(f.read_text(encoding="utf-8"))[DISTRACTOR_METRIC] for f in per_q)
+    params = load_params(_params_file(pipeline))  # its own resamples and seed, as its tables
+    d = paired_difference(a, b, int(params["eval"].get("bootstrap", 1000)), int(params["data_seed"]))
+    return f"{d['diff']:+.1f} [{d['lo']:+.1f}, {d['hi']:+.1f}]"
+
+
+def toy_distractors_frame(results: Path) -> pd.DataFrame:
+    longs = _longs([p for p, _ in TOY_DISTRACTORS], results)
+    columns = {p: f"{n} per kind" for p, n in TOY_DISTRACTORS}
+    rows = [{"run": run, **{columns[p]: _cell(longs[p], "main", run, DISTRACTOR_METRIC) for p, _ in TOY_DISTRACTORS}}
+            for run in (*TOY_ROWS, RANDOM_RUN)]
+    rows.append({"run": f"{LEAD[0]} - {LEAD[1]} (paired)",
+                 **{columns[p]: longs[p] if isinstance(longs[p], str) else _lead(results, p)
+                    for p, _ in TOY_DISTRACTORS}})
+    passages = {columns[p]: ("-" if isinstance(longs[p], str) or "corpus_size" not in longs[p] else
+                             f"{int(longs[p].loc[longs[p]['task'] == 'main', 'corpus_size'].iloc[0]):,}")
+                for p, _ in TOY_DISTRACTORS}
+    rows.append({"run": "passages", **passages})
+    return pd.DataFrame(rows)
+
+
+def _params_file(results_folder: str) -> Path:
+    from harness import dvcfile  # the pipeline registry (the embedded default writes results/toy)
+
+    return dvcfile.ROOT / dvcfile.get("default" if results_folder == "toy" else results_folder).params_file
+
+
+def write_toy_distractors(results: Path) -> Path:
+    out = results / "studies" / "toy_distractors.md"
+    note = (f"\n\n{DISTRACTOR_METRIC} on the toy test split, percent, 95% paired-bootstrap intervals over queries; "
+            f"`{LEAD[0]} - {LEAD[1]}`: the paired difference in points. 5 per kind is the embedded default "
+            "(`dvc.yaml`); 20 and 80 are `pipelines/toy_distractors_20` and `_80` (the same kinds and facts, a fresh "
+            "draw of images and questions). Every row is trained on its own world under the same protocol.\n")
+    frame = toy_distractors_frame(results)
     write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
     write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
     return out

@@ -58,7 +58,8 @@ def build_text_encoder(spec: dict[str, Any], vocab_size: int, seed: int) -> PreT
                          num_hidden_layers=t.get("num_hidden_layers", 2),
                          num_attention_heads=t.get("num_attention_heads", 2),
                          intermediate_size=t.get("intermediate_size", 128),
-                         max_position_embeddings=t.get("max_position_embeddings", 256))
+                         max_position_embeddings=t.get("max_position_embeddings", 256),
+                         hidden_dropout_prob=t.get("dropout", 0.1), attention_probs_dropout_prob=t.get("dropout", 0.1))
         torch.manual_seed(seed)
         return AutoModel.from_config(cfg)
     if source == "minilm":

@@ -1,6 +1,11 @@
 """The shared training loop: one seed, AdamW, linear warm-up and decay, in-batch plus hard negatives,
 validation every N steps, best checkpoint and early stopping on validation (never test), and resume from the
-last checkpoint after a kill."""
+last checkpoint after a kill.
+
+Under torchrun (harness/distributed) every rank draws the same global batch, trains on its contiguous share of
+the queries against every rank's passages (the methods gather them), and the ranks' gradients are summed: the
+one-process step. Rank 0 validates (the score goes to all ranks, so all stop together) and writes checkpoints;
+every rank resumes from the last one."""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from transformers import get_linear_schedule_with_warmup
 
 from harness.api import Passage, Query
 from harness.atomic import atomic_dir
+from harness.distributed.in_batch import all_reduce_grads
+from harness.distributed.runtime import barrier, broadcast, current, shard_bounds
 from harness.progress import phase_line
 
 
@@ -56,6 +63,7 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
           positives: dict[str, list[str]], hard_negatives: dict[str, list[str]], protocol: dict[str, Any],
           seed: int, ckpt_dir: Path, validate: Callable[[], float], settings_hash: str) -> TrainResult:
     start = time.perf_counter()
+    group = current()
     by_id = {p.pid: p for p in corpus}
     train_queries = [q for q in train_queries if positives.get(q.qid)]
     if not train_queries:
@@ -81,26 +89,31 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
             sched.load_state_dict(extra["scheduler"])
             state = saved
             resumed_from = state["step"]
-        else:
+        elif group.main:
             shutil.rmtree(ckpt_dir)
+    barrier(group)  # every rank has read the checkpoint before rank 0 writes the next one
 
     def evaluate_and_checkpoint(step: int) -> bool:
         t0 = time.perf_counter()
-        score = float(validate())
+        score = float(broadcast(float(validate()) if group.main else None, group))
         phase_line(f"validation at step {step}/{steps}: {score:.2f}",
                    time.perf_counter() - t0)
         state["history"].append({"step": step, "val": score})
-        if score > state["best_score"]:
+        improved = score > state["best_score"]
+        if improved:
             state.update(best_score=score, best_step=step, bad_evals=0)
-            with atomic_dir(ckpt_dir / "best") as tmp:
-                save_model(model, str(tmp / "model.safetensors"))
         else:
             state["bad_evals"] += 1
         state["step"] = step
-        with atomic_dir(last) as tmp:
-            save_model(model, str(tmp / "model.safetensors"))
-            torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp / "optimizer.pt")
-            (tmp / "state.json").write_text(json.dumps(state))
+        if group.main:  # the ranks hold the same weights: one writes
+            if improved:
+                with atomic_dir(ckpt_dir / "best") as tmp:
+                    save_model(model, str(tmp / "model.safetensors"))
+            with atomic_dir(last) as tmp:
+                save_model(model, str(tmp / "model.safetensors"))
+                torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp / "optimizer.pt")
+                (tmp / "state.json").write_text(json.dumps(state))
+        barrier(group)
         return state["bad_evals"] >= int(protocol["patience"])
 
     stopped = False
@@ -116,14 +129,15 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
         torch.manual_seed(seed * 1_000_003 + step)  # dropout masks repeat exactly after a resume
         batch, pos_ids = _batch(rng, train_queries, positives, int(protocol["batch_size"]))
         taken = set().union(*(positives[q.qid] for q in batch))
-        negs: list[Passage] = []
+        negs: list[list[Passage]] = []
         for q in batch:
             pool = [p for p in hard_negatives.get(q.qid, []) if p not in taken]
-            for j in rng.permutation(len(pool))[:n_hard]:
-                negs.append(by_id[pool[int(j)]])
-        loss = model.loss(batch, [by_id[p] for p in pos_ids], negs)
+            negs.append([by_id[pool[int(j)]] for j in rng.permutation(len(pool))[:n_hard]])
+        lo, hi = shard_bounds(len(batch), group.rank, group.world)  # this rank's share of the global batch
+        loss = model.loss(batch[lo:hi], [by_id[p] for p in pos_ids[lo:hi]], [p for ps in negs[lo:hi] for p in ps])
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        all_reduce_grads(trainable, group)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()

@@ -25,6 +25,7 @@ from transformers import AutoTokenizer
 
 from harness import backbones, modeling
 from harness.api import Passage, Query
+from harness.distributed.in_batch import global_mean
 from harness.reader.spans import answer_span
 from harness.text import query_text
 
@@ -120,7 +121,8 @@ class ExtractiveReader(nn.Module):
         labels = torch.tensor([self.token_span(enc, i, answer_span(p.text, q.answers))
                                for i, (q, p) in enumerate(pairs)], device=self.device)
         log_start, log_end = self._log_probs(inputs, allowed)
-        return (F.nll_loss(log_start, labels[:, 0]) + F.nll_loss(log_end, labels[:, 1])) / 2
+        total = (F.nll_loss(log_start, labels[:, 0], reduction="sum") + F.nll_loss(log_end, labels[:, 1], reduction="sum")) / 2
+        return global_mean(total, len(pairs))  # the one-process mean under torchrun too
 
     # --- answering ----------------------------------------------------------------------------------------------
     def _best_spans(self, pairs: list[tuple[Query, Passage]]) -> list[tuple[float, str] | None]:

@@ -14,10 +14,12 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
 from harness import backbones, modeling
 from harness.api import Passage, Query
+from harness.distributed.in_batch import global_mean
 from harness.text import query_text
 
 
@@ -105,7 +107,10 @@ class Seq2SeqReader(nn.Module):
         lengths = (labels != self.tokenizer.pad_token_id).sum(1)
         labels[torch.arange(len(labels)), lengths] = self.eos_token_id
         labels = labels.masked_fill(labels == self.tokenizer.pad_token_id, -100).to(self.device)
-        return self.model(**self._inputs(queries, contexts), labels=labels).loss
+        logits = self.model(**self._inputs(queries, contexts), labels=labels).logits
+        # summed over answer tokens and divided by the global count: the one-process mean under torchrun too
+        total = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
+        return global_mean(total, int((labels != -100).sum()))
 
     def _pseudo_word(self) -> str:
         """A made-up word from the tokenizer's own pieces (a word start plus 1-2 continuations), drawn with the

@@ -15,6 +15,7 @@ from transformers import AutoTokenizer
 
 from harness import backbones, modeling
 from harness.api import MultiVectorEmbeddings, Passage, Query
+from harness.distributed.in_batch import gather_rows, global_mean
 from harness.data.images import load_image
 from harness.errors import InputError
 from harness.index.maxsim import maxsim
@@ -219,9 +220,11 @@ class FLMRRetriever(nn.Module):
 
     def loss(self, queries: list[Query], positives: list[Passage], negatives: list[Passage]) -> torch.Tensor:
         q, q_mask = self._queries(queries)
-        d, d_mask = self._docs(positives + negatives)
+        # under torchrun every rank's passages are this rank's negatives too (harness/distributed/in_batch.py)
+        (d, d_mask), start = gather_rows(self._docs(positives + negatives))
         scores = maxsim(q, d, d_mask, q_mask)
-        return F.cross_entropy(scores, torch.arange(len(queries), device=scores.device))
+        targets = start + torch.arange(len(queries), device=scores.device)
+        return global_mean(F.cross_entropy(scores, targets, reduction="sum"), len(queries))
 
     @torch.no_grad()
     def _encode(self, fn, items: list, batch_size: int) -> MultiVectorEmbeddings:

@@ -270,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
             if not getattr(args, "resolve", False):
                 _check_requirements(_params(args))
                 require_clean_tree()
+            from harness.distributed.runtime import init_from_env
+            from harness.pipeline.common import pick_device
+
+            init_from_env(pick_device(getattr(args, "device", None)))  # one process: nothing to join
         return args.fn(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

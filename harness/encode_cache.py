@@ -21,6 +21,8 @@ import torch
 from harness.api import DenseEmbeddings, Embeddings, MultiVectorEmbeddings, Passage, Query
 from harness.atomic import atomic_dir
 from harness.code_deps import code_digest, method_code
+from harness.distributed.encode import encode_passages_sharded
+from harness.distributed.runtime import barrier, broadcast, current
 
 CACHE_DIR = Path(".cache") / "encoded"
 
@@ -104,28 +106,39 @@ def _write(folder: Path, emb: Embeddings) -> None:
 
 
 def encode_passages(model: Any, passages: list[Passage], cache_dir: Path = CACHE_DIR) -> tuple[Embeddings, bool]:
-    """The model's passage embeddings, and whether they came from the cache."""
-    return _cached(model, lambda: corpus_digest(passages), lambda: model.encode_passages(passages), cache_dir)
+    """The model's passage embeddings, and whether they came from the cache. Under torchrun the ranks encode a
+    shard each (harness/distributed/encode.py) and rank 0 writes the cache entry."""
+    def encode(key: str) -> Embeddings:
+        return encode_passages_sharded(model, passages, Path(cache_dir) / "parts" / key)
+
+    return _cached(model, lambda: corpus_digest(passages), encode, cache_dir)
 
 
 def encode_queries(model: Any, queries: list[Query], cache_dir: Path = CACHE_DIR) -> tuple[Embeddings, bool]:
     """The model's query embeddings, and whether they came from the cache: every task of a pipeline that asks
     the same questions (corpus subsets, other corpora) encodes them once per model."""
-    return _cached(model, lambda: queries_digest(queries), lambda: model.encode_queries(queries), cache_dir)
+    return _cached(model, lambda: queries_digest(queries), lambda _key: model.encode_queries(queries), cache_dir)
 
 
-def _cached(model: Any, items_digest: Callable[[], str], encode: Callable[[], Embeddings], cache_dir: Path
+def _cached(model: Any, items_digest: Callable[[], str], encode: Callable[[str], Embeddings], cache_dir: Path
             ) -> tuple[Embeddings, bool]:
-    if not enabled() or not isinstance(model, torch.nn.Module) or not list(model.parameters()):
-        return encode(), False
-    folder = Path(cache_dir) / cache_key(model, items_digest())
-    if (folder / "done").is_file():
-        (folder / "done").touch()  # recently used
+    """`encode(key)`: the embeddings, computed (key: the entry's name, for scratch files of its own)."""
+    if not isinstance(model, torch.nn.Module) or not list(model.parameters()):
+        return encode("unkeyed"), False
+    key = cache_key(model, items_digest())
+    if not enabled():
+        return encode(key), False
+    folder = Path(cache_dir) / key
+    group = current()
+    if broadcast((folder / "done").is_file(), group):  # rank 0 decides for all: they read, or all encode
+        if group.main:
+            (folder / "done").touch()  # recently used
         return _read(folder), True
-    emb = encode()
-    if isinstance(emb, (DenseEmbeddings, MultiVectorEmbeddings)):
+    emb = encode(key)
+    if isinstance(emb, (DenseEmbeddings, MultiVectorEmbeddings)) and group.main:
         with atomic_dir(folder) as tmp:
             _write(tmp, emb)
             (tmp / "done").write_text("")
         evict(Path(cache_dir), keep=folder)
+    barrier(group)
     return emb, False

@@ -4,8 +4,8 @@ last checkpoint after a kill.
 
 Under torchrun (harness/distributed) every rank draws the same global batch, trains on its contiguous share of
 the queries against every rank's passages (the methods gather them), and the ranks' gradients are summed: the
-one-process step. Rank 0 validates (the score goes to all ranks, so all stop together) and writes checkpoints;
-every rank resumes from the last one."""
+one-process step. Every rank validates (sharing the corpus encoding) and rank 0's score decides for all, so all
+stop together; rank 0 writes checkpoints, and every rank resumes from the last one."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
 
     def evaluate_and_checkpoint(step: int) -> bool:
         t0 = time.perf_counter()
-        score = float(broadcast(float(validate()) if group.main else None, group))
+        # every rank validates (the corpus encoding is sharded across them); rank 0's score decides for all
+        score = float(broadcast(float(validate()), group))
         phase_line(f"validation at step {step}/{steps}: {score:.2f}",
                    time.perf_counter() - t0)
         state["history"].append({"step": step, "val": score})

@@ -1,5 +1,5 @@
 """Index backends, chosen by params: dense faiss (flat, hnsw, ivfpq), late-interaction backends, and BM25 for
-sparse methods."""
+sparse methods; any of them in contiguous shards (`index.shards`)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,12 @@ def _late_class(backend: str) -> Any:
 
 
 def make_index(family: str, settings: dict[str, Any]) -> Index:
-    """`settings` is params' `index` section: `dense` for single-vector, `late` for late-interaction methods."""
+    """`settings` is params' `index` section: `dense` for single-vector, `late` for late-interaction methods;
+    `shards: N` > 1 splits the corpus into N indexes of that kind (harness/index/sharded.py)."""
+    if int(settings.get("shards", 1)) > 1:
+        from harness.index.sharded import ShardedIndex
+
+        return ShardedIndex(family, settings)
     if family == "dense":
         from harness.index.dense import FaissDenseIndex
 
@@ -60,6 +65,10 @@ def make_index(family: str, settings: dict[str, Any]) -> Index:
 def load_index(family: str, index_dir, device: str = "cpu") -> Index:
     """A built index; the torch late-interaction backends (exact, centroid) search on `device`."""
     index_dir = Path(index_dir)
+    from harness.index.sharded import SHARDS_FILE, ShardedIndex
+
+    if (index_dir / SHARDS_FILE).is_file():
+        return ShardedIndex.load(index_dir, device)
     if family == "dense":
         from harness.index.dense import FaissDenseIndex
 

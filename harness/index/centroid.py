@@ -27,10 +27,12 @@ import torch
 
 from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
+from harness.distributed.runtime import broadcast, current, gather_objects, shard_bounds
 from harness.index.late import TokenStore
 from harness.index.maxsim import gather_packed, maxsim_packed
 from harness.progress import bar
 
+ASSIGN_SLICE = 1 << 20  # tokens assigned to centroids at a time
 DENSE_SCORE_LIMIT = 1 << 22  # query tokens x documents below which approximate scores use a dense buffer
 
 
@@ -85,11 +87,7 @@ class CentroidIndex:
         sample_rows = np.sort(rng.choice(n_tok, n_sample, replace=False))
         sample = torch.as_tensor(np.asarray(emb.tokens[sample_rows], dtype=np.float32), device=device)
         centroids = spherical_kmeans(sample, nlist, int(self.settings["kmeans_iters"]), seed=0)
-        codes = np.empty(n_tok, dtype=np.int64)
-        step = 1 << 20
-        for s in range(0, n_tok, step):  # assignment in slices: million-passage corpora stay in bounded memory
-            block = torch.as_tensor(np.asarray(emb.tokens[s : s + step], dtype=np.float32), device=device)
-            codes[s : s + step] = assign(block, centroids).cpu().numpy()
+        codes = self._shared_codes(emb, centroids)
         doc_of_token = np.repeat(np.arange(len(ids), dtype=np.int64), np.diff(emb.offsets))
         pairs = np.unique(codes * len(ids) + doc_of_token)  # sorted by centroid, then document; deduplicated
         list_docs = (pairs % len(ids)).astype(np.int32)
@@ -107,6 +105,29 @@ class CentroidIndex:
                           build_seconds=time.perf_counter() - t0,
                           extra={"nlist": nlist, "postings": int(len(list_docs)),
                                  "bytes_per_token_ram": ram / max(1, n_tok), "bytes_per_token_disk": 2.0 * dim})
+
+    def _shared_codes(self, emb: MultiVectorEmbeddings, centroids: torch.Tensor | None) -> np.ndarray | None:
+        """The nearest centroid of every token, assigned in slices (million-passage corpora stay in bounded
+        memory). Under torchrun rank 0 sends its centroids, each rank assigns its contiguous share of the tokens
+        and rank 0 receives all codes (the other ranks get None)."""
+        group, device = current(), str(self.settings["device"])
+        if group.active:
+            centroids = torch.as_tensor(broadcast(None if centroids is None else centroids.cpu().numpy(), group),
+                                        device=device)
+        lo, hi = shard_bounds(len(emb.tokens), group.rank, group.world)
+        codes = np.empty(hi - lo, dtype=np.int64)
+        for s in range(lo, hi, ASSIGN_SLICE):
+            block = torch.as_tensor(np.asarray(emb.tokens[s : min(hi, s + ASSIGN_SLICE)], dtype=np.float32),
+                                    device=device)
+            codes[s - lo : s - lo + len(block)] = assign(block, centroids).cpu().numpy()
+        if not group.active:
+            return codes
+        parts = gather_objects(codes, group)
+        return np.concatenate(parts) if group.main else None
+
+    def build_share(self, emb: MultiVectorEmbeddings, ids: list[str]) -> None:
+        """A rank other than 0 under torchrun: assign its share of the tokens to rank 0's centroids."""
+        self._shared_codes(emb, None)
 
     def ram_bytes(self) -> int:
         """What search holds in memory besides the memory-mapped float16 store."""

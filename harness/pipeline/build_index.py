@@ -9,6 +9,7 @@ from typing import Any
 
 from harness import encode_cache, paths
 from harness.atomic import atomic_dir, write_json
+from harness.distributed.runtime import barrier, current
 from harness.index import make_index
 from harness.pipeline.common import load_dataset, pick_device, run_context
 from harness.progress import phase_line
@@ -33,6 +34,12 @@ def build_index(params: dict[str, Any], run_id: str, corpus_id: str = "full", de
     encode_s = time.perf_counter() - t0
     phase_line(f"index {run_id}/{corpus_id}: encoded {len(passages):,} passages", encode_s, cached=cached)
     index = make_index(ctx.spec.family, ctx.settings["index"])
+    group = current()
+    if not group.main:  # under torchrun: rank 0 builds; a backend that splits its build gets this rank's share
+        if hasattr(index, "build_share"):
+            index.build_share(emb, [p.pid for p in passages])
+        barrier(group)
+        return {}
     with atomic_dir(paths.index_dir(params, run_id, corpus_id)) as tmp:
         stats = index.build(emb, [p.pid for p in passages], tmp)
         info = {"backend": stats.backend, "vectors": stats.vectors, "items": stats.items, "dim": stats.dim,
@@ -46,4 +53,5 @@ def build_index(params: dict[str, Any], run_id: str, corpus_id: str = "full", de
     write_json(paths.timing_file(params, f"index-{run_id}-{corpus_id}"), {k: info[k] for k in NOISE})
     phase_line(f"index {run_id}/{corpus_id}: built {stats.backend}", stats.build_seconds,
                vectors=stats.vectors, bytes=stats.bytes_on_disk)
+    barrier(group)
     return info

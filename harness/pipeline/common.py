@@ -12,6 +12,7 @@ from harness import methods, paths
 from harness.api import MethodSpec
 from harness.code_deps import code_digest, import_closure, method_code
 from harness.data.schema import Dataset
+from harness.distributed.runtime import local_device
 from harness.params import params_hash, run_settings
 from harness.provenance import hash_files
 from harness.tasks import Task, subset_ids
@@ -58,9 +59,10 @@ def data_hash(params: dict[str, Any]) -> str:
 
 
 def pick_device(requested: str | None = None) -> str:
+    """The device asked for, else CUDA where present; under torchrun each rank takes its own GPU."""
     if requested and requested != "auto":
-        return requested
-    return "cuda" if torch.cuda.is_available() else "cpu"
+        return local_device(requested)
+    return local_device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def model_hash(model_dir: Path) -> str:

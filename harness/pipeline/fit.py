@@ -9,6 +9,7 @@ from typing import Any
 
 from harness import encode_cache, paths
 from harness.atomic import atomic_dir, write_json
+from harness.distributed.runtime import current
 from harness.index import exact_search
 from harness.metrics.retrieval import evaluate_run
 from harness.negatives import mine_hard_negatives
@@ -22,6 +23,8 @@ NOISE = ("seconds", "resumed_from")
 
 
 def _save(params: dict[str, Any], run_id: str, model: Any, summary: dict[str, Any]) -> None:
+    if not current().main:  # under torchrun the ranks hold the same weights: rank 0 writes them
+        return
     with atomic_dir(paths.model_dir(params, run_id)) as tmp:
         model.save(tmp)
         (tmp / "train.json").write_text(json.dumps({k: v for k, v in summary.items() if k not in NOISE},
@@ -81,7 +84,8 @@ def fit(params: dict[str, Any], run_id: str, device: str | None = None) -> dict[
                "train_queries": len(train_q), "val_queries": len(val_q), "selected_on": f"val {metric}",
                "phases": phases, **result_dict(result)}
     _save(params, run_id, model, summary)
-    shutil.rmtree(ckpt, ignore_errors=True)  # the run finished; nothing left to resume
+    if current().main:
+        shutil.rmtree(ckpt, ignore_errors=True)  # the run finished; nothing left to resume
     return summary
 
 

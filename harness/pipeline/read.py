@@ -11,6 +11,7 @@ from typing import Any
 from harness import paths
 from harness.api import Passage, Query
 from harness.atomic import atomic_dir, write_json
+from harness.distributed.runtime import current
 from harness.errors import InputError
 from harness.metrics.retrieval import clean_answers, hit_text, holds_answer, rank
 from harness.metrics.vqa import score_predictions
@@ -94,6 +95,8 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     summary = {"reader": reader_params, "protocol": protocol, "device": device, "selected_on": "val VQA",
                **result_dict(result)}
     noise = ("seconds", "resumed_from", "device")  # beside the results, so an identical re-run changes nothing
+    if not current().main:  # under torchrun the ranks hold the same weights: rank 0 writes them
+        return summary
     with atomic_dir(paths.reader_dir(params)) as tmp:
         model.save(tmp)
         (tmp / "train.json").write_text(json.dumps({k: v for k, v in summary.items() if k not in noise},

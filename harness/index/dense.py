@@ -17,6 +17,11 @@ from harness.errors import InputError
 TYPES = ("flat", "hnsw", "ivfpq")
 
 
+def gpu_ready() -> bool:
+    """faiss-gpu installed (`make install-gpu`) and a GPU present: flat and IVF-PQ indexes search there."""
+    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
 def dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
@@ -68,6 +73,9 @@ class FaissDenseIndex:
         obj = cls(json.loads((index_dir / "settings.json").read_text()))
         obj.index = faiss.read_index(str(index_dir / "index.faiss"))
         obj.ids = json.loads((index_dir / "ids.json").read_text())
+        if gpu_ready() and obj.settings["type"] != "hnsw":  # faiss has no GPU HNSW
+            obj._gpu = faiss.StandardGpuResources()  # kept: the GPU index uses it while it lives
+            obj.index = faiss.index_cpu_to_gpu(obj._gpu, 0, obj.index)
         return obj
 
     def search(self, q: DenseEmbeddings, qids: list[str], k: int) -> Run:

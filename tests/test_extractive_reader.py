@@ -84,8 +84,12 @@ def test_trained_reader_answers_from_the_passage_and_declines_without_one(tmp_pa
     by_id = {p.pid: p for p in test_corpus}
     with_answer = reader.answer(test_q, {q.qid: [by_id["n" + q.qid[1:]], by_id["p" + q.qid[1:]]] for q in test_q})
     assert sum(with_answer[q.qid] == q.answers[0] for q in test_q) >= 14
-    without = reader.answer(test_q, {q.qid: [by_id["n" + q.qid[1:]]] for q in test_q})
+    no_answer = {q.qid: [by_id["n" + q.qid[1:]]] for q in test_q}
+    reader.params["abstain"] = True
+    without = reader.answer(test_q, no_answer)
     assert sum(a == "" for a in without.values()) >= 14  # declines: no passage holds an answer
+    reader.params["abstain"] = False  # the default: the best span anyway (VQA scores "" as 0)
+    assert all(a for a in reader.answer(test_q, no_answer).values())
     reader.save(tmp_path / "reader")
     again = load_reader(tmp_path / "reader")
     assert again.answer(test_q, {q.qid: [by_id["p" + q.qid[1:]]] for q in test_q}) == \
@@ -95,7 +99,7 @@ def test_trained_reader_answers_from_the_passage_and_declines_without_one(tmp_pa
 def test_no_passage_reads_the_vision_text(monkeypatch):
     reader = create_reader(TINY, seed=0)
     read = []
-    monkeypatch.setattr(reader, "_best_spans", lambda pairs: read.extend(pairs) or [(0.0, "dog")] * len(pairs))
+    monkeypatch.setattr(reader, "_best_spans", lambda pairs: read.extend(pairs) or [(0.0, "dog", False)] * len(pairs))
     answers = reader.answer([_q("1", ("dog",), vision="dog, frisbee, grass"), _q("2", ("dog",))], {})
     assert [(q.qid, p.text) for q, p in read] == [("1", "dog, frisbee, grass")]  # its one passage
     assert answers == {"1": "dog", "2": ""}  # nothing to read: no answer
@@ -109,7 +113,7 @@ def test_retrieval_scores_weigh_the_passages():
     q = _q("1", ("x",))
     a, b = Passage("a", "", "alpha beta gamma"), Passage("b", "", "delta epsilon zeta")
     spans = reader._best_spans([(q, a), (q, b)])
-    if None in spans:
+    if any(declines for *_, declines in spans):
         pytest.skip("the random-init head declines one of the passages")
     pick_a = reader.answer([q], {"1": [a, b]}, {"1": [1e3, 0.0]})["1"]
     pick_b = reader.answer([q], {"1": [a, b]}, {"1": [0.0, 1e3]})["1"]

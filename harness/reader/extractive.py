@@ -10,8 +10,9 @@ truncated input).
 Answering over the top K (RA-VQA's joint score): each passage gives its best span (at most
 `max_answer_tokens` long) with log-probability log p(start) + log p(end); a passage whose [CLS] scores at least as
 high declines. Among the passages that answer, the answer with the highest log softmax of the retrieval scores
-(over the K) + span log-probability wins; when every passage declines, the reader answers nothing (""). With no
-passages (the `none` bound) it reads the question's vision text as its one passage."""
+(over the K) + span log-probability wins. When every passage declines, `abstain: true` answers nothing (""); the
+default, `abstain: false`, takes the best span by the same joint score anyway, since the VQA score gives an empty
+answer nothing. With no passages (the `none` bound) it reads the question's vision text as its one passage."""
 
 from __future__ import annotations
 
@@ -125,8 +126,8 @@ class ExtractiveReader(nn.Module):
         return global_mean(total, len(pairs))  # the one-process mean under torchrun too
 
     # --- answering ----------------------------------------------------------------------------------------------
-    def _best_spans(self, pairs: list[tuple[Query, Passage]]) -> list[tuple[float, str] | None]:
-        """Per (question, passage): (span log-probability, span text), or None when the passage declines."""
+    def _best_spans(self, pairs: list[tuple[Query, Passage]]) -> list[tuple[float, str, bool]]:
+        """Per (question, passage): (span log-probability, span text, whether the passage declines)."""
         enc, inputs, allowed = self._encode(pairs)
         log_start, log_end = self._log_probs(inputs, allowed)
         n = log_start.shape[1]
@@ -140,11 +141,11 @@ class ExtractiveReader(nn.Module):
             best = int(grid.argmax())
             s, e = divmod(best, n)
             score, null = float(grid[s, e]), float(log_start[i, 0] + log_end[i, 0])
-            if score == float("-inf") or null >= score:
-                out.append(None)
+            if score == float("-inf"):  # no passage token in the input: nothing to point at
+                out.append((score, "", True))
                 continue
             offsets = enc["offset_mapping"][i]
-            out.append((score, p.text[int(offsets[s][0]) : int(offsets[e][1])].strip()))
+            out.append((score, p.text[int(offsets[s][0]) : int(offsets[e][1])].strip(), null >= score))
         return out
 
     @torch.no_grad()
@@ -162,11 +163,15 @@ class ExtractiveReader(nn.Module):
                 items += [(q, p, prior[j]) for j, p in enumerate(ctx)]
             elif q.vision_text:
                 items.append((q, Passage(VISION_PID, "", q.vision_text), 0.0))
-        best: dict[str, tuple[float, str]] = {}
+        answered: dict[str, tuple[float, str]] = {}  # the best span of a passage that answers
+        fallback: dict[str, tuple[float, str]] = {}  # the best span of any passage
         for b in range(0, len(items), batch_size):
             batch = items[b : b + batch_size]
-            for (q, _, prior), span in zip(batch, self._best_spans([(q, p) for q, p, _ in batch])):
-                if span is not None and (q.qid not in best or prior + span[0] > best[q.qid][0]):
-                    best[q.qid] = (prior + span[0], span[1])
+            for (q, _, prior), (score, text, declines) in zip(batch, self._best_spans([(q, p) for q, p, _ in batch])):
+                for best, counts in ((answered, not declines), (fallback, bool(text))):
+                    if counts and (q.qid not in best or prior + score > best[q.qid][0]):
+                        best[q.qid] = (prior + score, text)
         self.train(was_training)
-        return {q.qid: best[q.qid][1] if q.qid in best else "" for q in queries}
+        if not self.params.get("abstain", False):
+            answered = {**fallback, **answered}
+        return {q.qid: answered[q.qid][1] if q.qid in answered else "" for q in queries}

@@ -5,6 +5,7 @@ memory-mapped, so RAM holds one chunk at a time. The reference ranking."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.errors import InputError
 from harness.index.maxsim import maxsim_flat, pad_packed, pad_repeat
+from harness.pagecache import advise_random
 from harness.progress import bar
 
 SIM_BUDGET = 1 << 25  # elements of the [queries, docs, q_tokens, d_tokens] similarity block (128 MiB float32)
@@ -36,6 +38,7 @@ class TokenStore:
 
     def __init__(self, tokens: np.ndarray, offsets: np.ndarray, ids: list[str]):
         self.tokens, self.offsets, self.ids = tokens, offsets, ids
+        self.path: Path | None = None  # the memory-mapped file, when read from one
 
     @classmethod
     def write(cls, emb: MultiVectorEmbeddings, ids: list[str], out_dir: Path) -> "TokenStore":
@@ -54,8 +57,12 @@ class TokenStore:
         if not (folder / "tokens.npy").is_file():
             raise InputError(folder / "tokens.npy", "-", "index file not found (was the index stage run?)")
         tokens = np.load(folder / "tokens.npy", mmap_mode="r", allow_pickle=False)
+        if sys.platform.startswith("linux"):
+            advise_random(tokens)  # a search reads a few documents' pages, not megabytes of read-ahead
         offsets = np.load(folder / "offsets.npy", allow_pickle=False)
-        return cls(tokens, offsets, json.loads((folder / "ids.json").read_text()))
+        store = cls(tokens, offsets, json.loads((folder / "ids.json").read_text()))
+        store.path = folder / "tokens.npy"
+        return store
 
     def bytes_on_disk(self, folder: Path) -> int:
         return sum((folder / n).stat().st_size for n in ("tokens.npy", "offsets.npy"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.api import Passage, Query  # noqa: E402
 from harness.atomic import write_json  # noqa: E402
 from harness.distributed.encode import encode_passages_sharded  # noqa: E402
-from harness.distributed.runtime import barrier, current  # noqa: E402
+from harness.distributed.runtime import barrier, current, free_port  # noqa: E402
 from harness.provenance import device_info  # noqa: E402
 
 COLBERT = {"backbone": {"source": "minilm"}, "use_vision_text": True, "use_image_features": False,
@@ -102,11 +101,6 @@ def _worker(rank: int, world: int, port: int, args: argparse.Namespace, out: lis
             dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -124,7 +118,7 @@ def main() -> None:
         args.scratch = Path(scratch)
         for world in (1, args.nproc):
             box = mp.Manager().list()
-            mp.spawn(_worker, args=(world, _free_port(), args, box), nprocs=world, join=True)
+            mp.spawn(_worker, args=(world, free_port(), args, box), nprocs=world, join=True)
             rows.append(dict(box[0]))
     base = rows[0]
     for r in rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch.multiprocessing as mp
 
 from harness.api import DenseEmbeddings, MultiVectorEmbeddings
 from harness.data.schema import Dataset
-from harness.distributed.runtime import barrier, current, shard_bounds
+from harness.distributed.runtime import barrier, current, free_port, shard_bounds
 from harness.index import make_index
 from harness.index.sharded import merge_top_k
 
@@ -83,11 +82,6 @@ def _worker(rank: int, world: int, port: int, toy_dir: str, out: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_shard_bounds_cover_the_items_in_whole_blocks():
     for n, world, align in ((72, 2, 8), (73, 3, 8), (5, 4, 1), (0, 2, 8), (10, 3, 64)):
@@ -99,7 +93,7 @@ def test_shard_bounds_cover_the_items_in_whole_blocks():
 
 def test_two_ranks_build_the_one_process_index(toy_dir, tmp_path):
     ref = _one_process(toy_dir, tmp_path / "one")
-    mp.spawn(_worker, args=(2, _free_port(), str(toy_dir), str(tmp_path / "two")), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), str(toy_dir), str(tmp_path / "two")), nprocs=2, join=True)
     two = tmp_path / "two"
     # the encoding: each rank encoded whole batches of its shard; joined, they are the one-process encoding
     assert np.array_equal(np.load(two / "offsets.npy"), ref["emb"].offsets)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from harness.data.schema import Dataset
+from harness.distributed.runtime import free_port
 from harness.negatives import mine_hard_negatives
 from harness.train import train
 
@@ -89,14 +89,9 @@ def _worker(rank: int, world: int, port: int, toy_dir: str, ckpt: str, out: str,
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _spawn(toy_dir: Path, ckpt: Path, out: Path, method: str, dying_rank: int = -1, die_at_step: int | None = None):
-    mp.spawn(_worker, args=(2, _free_port(), str(toy_dir), str(ckpt), str(out), method, dying_rank, die_at_step),
+    mp.spawn(_worker, args=(2, free_port(), str(toy_dir), str(ckpt), str(out), method, dying_rank, die_at_step),
              nprocs=2, join=True)
 
 

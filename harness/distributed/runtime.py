@@ -4,6 +4,7 @@ WORLD_SIZE and LOCAL_RANK). Rank 0 writes every file a stage publishes; the othe
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -101,3 +102,10 @@ def sum_int(n: int, group: Group) -> int:
         t = t.cuda()
     dist.all_reduce(t)
     return int(t.item())
+
+
+def free_port() -> int:
+    """A free TCP port on this machine, for a process group started without torchrun (tests, benchmarks)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

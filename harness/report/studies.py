@@ -28,6 +28,12 @@ NOT_RUN = "not run"
 NOT_PROVIDED = "not provided"  # the pipeline's user-supplied input (the A-OKVQA val file) is absent
 
 
+def _write_table(out: Path, frame: pd.DataFrame, note: str) -> None:
+    """A study table as markdown (with its note) and CSV beside it."""
+    write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
+    write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+
+
 def _absent(pipeline: str, root: Path) -> str:
     """What a column with no committed results says: its input is not provided here, or it is not run yet."""
     params_file = root / "pipelines" / pipeline / "params.yaml"
@@ -124,8 +130,7 @@ def write_generalization(results: Path) -> Path:
             "input is not on this machine (A-OKVQA: put aokvqa_v1p0_val.json in dataset.aokvqa.root or "
             "$FLMR_BENCH_AOKVQA_ROOT). PR-Success@5: a "
             "top-5 passage holds an answer; gold Success@5: the question's own FVQA fact is in the top 5.\n")
-    write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
-    write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    _write_table(out, frame, note)
     return out
 
 
@@ -154,8 +159,7 @@ def write_toy_detector(results: Path) -> Path:
             "world but for the regions). The toy world names each region with its true shape, so the perfect "
             "detector is an upper bound on what regions can add here.\n")
     frame = toy_detector_frame(results)
-    write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
-    write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    _write_table(out, frame, note)
     return out
 
 
@@ -205,6 +209,5 @@ def write_toy_distractors(results: Path) -> Path:
             "(`dvc.yaml`); 20 and 80 are `pipelines/toy_distractors_20` and `_80` (the same kinds and facts, a fresh "
             "draw of images and questions). Every row is trained on its own world under the same protocol.\n")
     frame = toy_distractors_frame(results)
-    write_text(out, frame.to_markdown(index=False, disable_numparse=True) + note)
-    write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    _write_table(out, frame, note)
     return out

@@ -94,6 +94,15 @@ def gather_objects(obj: Any, group: Group) -> list[Any]:
     return out
 
 
+def gather_to_main(obj: Any, group: Group) -> list[Any] | None:
+    """Every rank's object, in rank order, on rank 0 only (None elsewhere): for results only rank 0 writes."""
+    if not group.active:
+        return [obj]
+    out: list[Any] | None = [None] * group.world if group.main else None
+    dist.gather_object(obj, out, dst=0)
+    return out
+
+
 def sum_int(n: int, group: Group) -> int:
     if not group.active:
         return n

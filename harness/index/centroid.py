@@ -27,7 +27,7 @@ import torch
 
 from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
-from harness.distributed.runtime import broadcast, current, gather_objects, shard_bounds
+from harness.distributed.runtime import broadcast, current, gather_to_main, shard_bounds
 from harness.index.late import TokenStore
 from harness.index.maxsim import gather_packed, maxsim_packed
 from harness.progress import bar
@@ -122,7 +122,7 @@ class CentroidIndex:
             codes[s - lo : s - lo + len(block)] = assign(block, centroids).cpu().numpy()
         if not group.active:
             return codes
-        parts = gather_objects(codes, group)
+        parts = gather_to_main(codes, group)  # only rank 0 writes the lists
         return np.concatenate(parts) if group.main else None
 
     def build_share(self, emb: MultiVectorEmbeddings, ids: list[str]) -> None:

@@ -54,3 +54,13 @@ def test_markers_follow_the_holm_decision_and_name_the_reference():
                            "significant": [True, False]})
     marked = mark_significance(shown, paired)["PR-Success@5"].tolist()
     assert marked == ["50.0 (ref)", f"60.0 {MARK}", "51.0"]
+
+
+def test_each_tested_metric_is_marked_by_its_own_decision():
+    shown = pd.DataFrame({"run": ["ref", "a", "oracle passage"], "PR-Success@5": ["50.0", "60.0", "-"],
+                          "VQA": ["10.0", "11.0", "20.0"]})
+    paired = pd.DataFrame({"run": ["a", "a"], "reference": ["ref", "ref"], "metric": ["PR-Success@5", "VQA"],
+                           "significant": [True, False]})
+    marked = mark_significance(shown, paired)
+    assert marked["PR-Success@5"].tolist() == ["50.0 (ref)", f"60.0 {MARK}", "-"]
+    assert marked["VQA"].tolist() == ["10.0 (ref)", "11.0", "20.0"]

@@ -4,6 +4,7 @@ differences against the reference run, and the machine-dependent latency table a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -149,28 +150,43 @@ def latency_markdown(lat: pd.DataFrame) -> str:
             "index building. Not part of the reproducibility check.\n")
 
 
-def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.DataFrame:
-    """Every run against the reference run (`eval.reference_run`, default the first) on the main task: mean
-    difference in points, its 95% paired-bootstrap interval, the paired permutation test's p-value and the
-    Holm-adjusted one over the table's comparisons (harness/metrics/significance.py)."""
+PAIRED_METRICS = ("PR-Success@5", "VQA")  # each its own Holm family: does retrieval differ, does the answer
+
+
+def _vqa_per_query(params: dict[str, Any], run_id: str, task: str) -> dict[str, float]:
+    """The reader's per-question VQA scores of a run (its seeded question sample), or none."""
+    path = paths.run_dir(params, run_id, task) / "vqa_per_query.json"
+    return json.loads(path.read_text(encoding="utf-8")).get("VQA", {}) if path.is_file() else {}
+
+
+def paired_table(params: dict[str, Any], metrics: tuple[str, ...] = PAIRED_METRICS) -> pd.DataFrame:
+    """Every run against the reference run (`eval.reference_run`, default the first) on the main task, per metric
+    in `metrics` that the runs have: mean difference in points, its 95% paired-bootstrap interval, the paired
+    permutation test's p-value and the Holm-adjusted one over that metric's comparisons
+    (harness/metrics/significance.py). VQA pairs over the reader's question sample."""
     main = main_task(params).name
-    recs = [(rec, pq) for task, rec, pq in records(params) if task == main]
+    recs = [(rec, {**pq, "VQA": _vqa_per_query(params, rec["run_id"], main)})
+            for task, rec, pq in records(params) if task == main]
     ids = [rec["run_id"] for rec, _ in recs]
     ref_id = params["eval"].get("reference_run")
     ref_id = ref_id if ref_id in ids else ids[0]  # a pipeline without that run compares with its first row
     ref = next(pq for rec, pq in recs if rec["run_id"] == ref_id)
+    resamples, permutations = int(params["eval"].get("bootstrap", 1000)), int(params["eval"].get("permutations", 10000))
+    seed = int(params["data_seed"])
     rows = []
-    for rec, pq in recs:
-        if rec["run_id"] == ref_id or metric not in pq:
-            continue
-        d = paired_difference(pq[metric], ref[metric], int(params["eval"].get("bootstrap", 1000)), int(params["data_seed"]))
-        p = paired_permutation_p(pq[metric], ref[metric], int(params["eval"].get("permutations", 10000)),
-                                 int(params["data_seed"]))
-        rows.append({"run": rec["run_id"], "reference": ref_id, "metric": metric, "difference": d["diff"],
-                     "lo": d["lo"], "hi": d["hi"], "p": p, "queries": d["n"]})
-    adjusted, reject = holm([r["p"] for r in rows])
-    for row, p_holm, significant in zip(rows, adjusted, reject):
-        row["p (Holm)"], row["significant"] = p_holm, significant
+    for metric in metrics:
+        family = []
+        for rec, pq in recs:
+            if rec["run_id"] == ref_id or not pq.get(metric) or not ref.get(metric):
+                continue
+            d = paired_difference(pq[metric], ref[metric], resamples, seed)
+            p = paired_permutation_p(pq[metric], ref[metric], permutations, seed)
+            family.append({"run": rec["run_id"], "reference": ref_id, "metric": metric, "difference": d["diff"],
+                           "lo": d["lo"], "hi": d["hi"], "p": p, "queries": d["n"]})
+        adjusted, reject = holm([r["p"] for r in family]) if family else ([], [])
+        for row, p_holm, significant in zip(family, adjusted, reject):
+            row["p (Holm)"], row["significant"] = p_holm, significant
+        rows += family
     return pd.DataFrame(rows, columns=["run", "reference", "metric", "difference", "lo", "hi", "p", "p (Holm)",
                                        "significant", "queries"])
 
@@ -178,20 +194,23 @@ def paired_table(params: dict[str, Any], metric: str = "PR-Success@5") -> pd.Dat
 def significance_note(paired: pd.DataFrame) -> str:
     if paired.empty or "significant" not in paired:
         return ""
-    ref, metric = paired["reference"].iloc[0], paired["metric"].iloc[0]
-    return (f"\n\n{MARK} after {metric}: differs from the reference run `{ref}` at alpha {ALPHA} ({METHOD}); "
-            f"`(ref)` marks the reference. Differences and p-values: tables/paired.md.")
+    ref, metrics = paired["reference"].iloc[0], " and ".join(dict.fromkeys(paired["metric"]))
+    return (f"\n\n{MARK} after {metrics}: differs from the reference run `{ref}` at alpha {ALPHA} ({METHOD}; "
+            f"Holm over each metric's comparisons); `(ref)` marks the reference. Differences and p-values: "
+            f"tables/paired.md.")
 
 
 def mark_significance(shown: pd.DataFrame, paired: pd.DataFrame) -> pd.DataFrame:
-    """Formatted columns with the paired test's outcome appended to the tested metric's cells."""
-    if paired.empty or "significant" not in paired or paired["metric"].iloc[0] not in shown:
+    """Formatted columns with the paired test's outcome appended to each tested metric's cells."""
+    if paired.empty or "significant" not in paired:
         return shown  # (a paired table from before the test existed carries no decision)
-    metric, ref = paired["metric"].iloc[0], paired["reference"].iloc[0]
-    significant = dict(zip(paired["run"], paired["significant"]))
-    shown = shown.copy()
-    shown[metric] = [v + (" (ref)" if run == ref else f" {MARK}" if significant.get(run) else "")
-                     for run, v in zip(shown["run"], shown[metric])]
+    ref, shown = paired["reference"].iloc[0], shown.copy()
+    for metric, tested in paired.groupby("metric", sort=False):
+        if metric not in shown:
+            continue
+        significant = dict(zip(tested["run"], tested["significant"]))
+        shown[metric] = [v + (" (ref)" if run == ref else f" {MARK}" if significant.get(run) else "")
+                         for run, v in zip(shown["run"], shown[metric])]
     return shown
 
 

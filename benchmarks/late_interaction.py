@@ -49,9 +49,24 @@ from harness.pagecache import read_bytes as pagecache_read_bytes  # noqa: E402
 from harness.provenance import device_info  # noqa: E402
 from harness.synthetic import clustered_tokens, queries_for  # noqa: E402
 
-# (nprobe, centroid-interaction candidates or 0, exact re-rank candidates)
-CENTROID_GRID = [(2, 0, 32), (4, 0, 64), (8, 0, 128), (4, 512, 32), (4, 1024, 64), (8, 2048, 64), (8, 2048, 128),
-                 (16, 4096, 256)]
+# (nprobe, centroid-interaction candidates or 0, re-rank candidates, residual bits: 0 = re-rank on the float16
+# store, 2 or 4 = on tokens decoded from residual codes held in RAM)
+CENTROID_GRID = [(2, 0, 32, 0), (4, 0, 64, 0), (8, 0, 128, 0), (4, 512, 32, 0), (4, 1024, 64, 0), (8, 2048, 64, 0),
+                 (8, 2048, 128, 0), (16, 4096, 256, 0),
+                 (4, 1024, 64, 2), (8, 2048, 128, 2), (16, 4096, 256, 2), (8, 2048, 128, 4), (16, 4096, 256, 4)]
+
+
+def parse_setting(item: str) -> tuple[int, int, int, int]:
+    """NPROBExINTERACTIONxRERANK[rBITS] or NPROBExRERANK[rBITS] -> (nprobe, interaction, rerank, bits)."""
+    head, _, bits = item.partition("r")
+    parts = [int(x) for x in head.split("x")]
+    nprobe, inter, cands = parts if len(parts) == 3 else (parts[0], 0, parts[1])
+    return nprobe, inter, cands, int(bits or 0)
+
+
+def format_setting(setting: tuple[int, int, int, int]) -> str:
+    nprobe, inter, cands, bits = setting
+    return f"{nprobe}x{inter}x{cands}" + (f"r{bits}" if bits else "")
 
 
 # ---------------------------------------------------------------- embeddings
@@ -190,18 +205,22 @@ def cold_search(index: Any, q: MultiVectorEmbeddings, qids: list[str], k: int) -
 
 def measure(name: str, setting: str, index: Any, stats: dict, q, qids, ref, ks=(10, 100), cold_queries: int = 30
             ) -> dict:
-    """Warm latency over the query stream; then, for engines that read a memory-mapped token store, the share
-    of the store that stream left resident (it is memory the stated latency needs: resident B/token = RAM
-    structures + resident store pages) and a cold latency on `cold_queries` queries."""
+    """Warm latency over the query stream, which starts with the token store's pages dropped (the index build
+    wrote them into the page cache); then, for engines that read a memory-mapped token store, the share of the
+    store that stream left resident (it is memory the stated latency needs: resident B/token = RAM structures +
+    resident store pages) and a cold latency on `cold_queries` queries."""
     row = {"engine": name, "setting": setting, "build_s": stats.get("build_seconds"),
            "ram_B_per_token": stats.get("bytes_per_token_ram"), "disk_B_per_token": stats.get("bytes_per_token_disk")}
+    store = getattr(index, "store", None)
+    mapped = store is not None and getattr(store, "path", None) is not None
+    if mapped:
+        drop_pages(store.tokens, store.path)
     for k in ks:
         run, lat = timed_search(index, q, qids, k)
         row[f"k{k}_p50_ms"], row[f"k{k}_p95_ms"] = lat["p50_ms"], lat["p95_ms"]
         if k == 10:
             row["overlap@10"] = overlap(ref, {qid: dict(sorted(r.items(), key=lambda kv: -kv[1])) for qid, r in run.items()})
-    store = getattr(index, "store", None)
-    if store is not None and getattr(store, "path", None) is not None:
+    if mapped:
         n_tok = int(store.offsets[-1])
         row["store_resident_B_per_token"] = resident_bytes(store.tokens) / max(1, n_tok)
         row["resident_B_per_token"] = (row["ram_B_per_token"] or 0.0) + row["store_resident_B_per_token"]
@@ -240,8 +259,9 @@ def main() -> None:
     ap.add_argument("--passages", type=int, default=100000, help="synthetic corpus size (64 tokens each)")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--nlist", type=int, default=0, help="centroid engine: 0 = automatic")
-    ap.add_argument("--grid", default=",".join("x".join(map(str, g)) for g in CENTROID_GRID),
-                    help="centroid settings NPROBExINTERACTIONxRERANK (or NPROBExRERANK), comma-separated")
+    ap.add_argument("--grid", default=",".join(format_setting(g) for g in CENTROID_GRID),
+                    help="centroid settings NPROBExINTERACTIONxRERANK[rBITS] (or NPROBExRERANK[rBITS]), "
+                         "comma-separated; rBITS re-ranks on residual codes of BITS bits")
     ap.add_argument("--engines", default="exact,centroid,faiss-twostage,plaid")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--exact-sample", type=int, default=50, help="queries timed for exact batch-1 search")
@@ -282,16 +302,19 @@ def main() -> None:
                                                                       "bytes_per_token_disk": 256.0, "build_seconds": 0.0},
                                 q, few, {k: ref[k] for k in few}))
         if "centroid" in engines:
-            built = CentroidIndex({"nlist": args.nlist, "device": args.device}).build(docs, pids, work / "centroid")
-            stats = {"build_seconds": built.build_seconds, **built.extra}
-            meta["centroid_nlist"] = built.extra["nlist"]
-            for item in args.grid.split(","):
-                parts = [int(x) for x in item.split("x")]
-                nprobe, inter, cands = parts if len(parts) == 3 else (parts[0], 0, parts[1])
-                index = CentroidIndex.load(work / "centroid", nprobe=nprobe, interaction=inter, candidates=cands,
-                                           device=args.device)
-                label = f"nprobe {nprobe}, " + (f"interaction {inter}, " if inter else "") + f"rerank {cands}"
-                rows.append(measure("centroid", label, index, stats, q, qids, ref))
+            settings = [parse_setting(item) for item in args.grid.split(",")]
+            built_stats: dict[int, dict] = {}
+            for bits in sorted({s[3] for s in settings}):  # one index per residual width (same centroids: seed 0)
+                built = CentroidIndex({"nlist": args.nlist, "residual_bits": bits, "device": args.device}).build(
+                    docs, pids, work / f"centroid_r{bits}")
+                built_stats[bits] = {"build_seconds": built.build_seconds, **built.extra}
+                meta["centroid_nlist"] = built.extra["nlist"]
+            for nprobe, inter, cands, bits in settings:
+                index = CentroidIndex.load(work / f"centroid_r{bits}", nprobe=nprobe, interaction=inter,
+                                           candidates=cands, device=args.device)
+                label = (f"nprobe {nprobe}, " + (f"interaction {inter}, " if inter else "") + f"rerank {cands}"
+                         + (f" on {bits}-bit residuals" if bits else ""))
+                rows.append(measure("centroid", label, index, built_stats[bits], q, qids, ref))
         if "faiss-twostage" in engines:
             try:
                 from harness.index.twostage import FaissTwoStageIndex

@@ -10,9 +10,12 @@ Search, per query:
      centroids c the document holds (0 if none), summed over query tokens;
   3b. optionally (`interaction` > 0), that many candidates are scored again by centroid interaction (every
      document token replaced by its centroid, PLAID's second stage);
-  4. the `candidates` best by approximate score are re-ranked by exact MaxSim on the token store.
+  4. the `candidates` best by approximate score are re-ranked: by exact MaxSim on the token store, or, with
+     `residual_bits` > 0, by MaxSim on tokens decoded from their centroid and a quantized residual held in RAM
+     (harness/index/residual.py), so search reads nothing from the store.
 RAM: centroids, inverted lists (4 B per posting, at most one per token), token codes (2 B per token while
-nlist <= 65,536) and document offsets; the full-precision re-rank store is counted apart, as disk bytes per token.
+nlist <= 65,536), document offsets and, with residuals, dim * bits / 8 B per token; the float16 store a
+store re-rank reads is counted apart, as disk bytes per token (and as resident pages by the benchmark).
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ import torch
 from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.distributed.runtime import broadcast, current, gather_to_main, shard_bounds
+from harness.errors import InputError
 from harness.index.late import TokenStore
-from harness.index.maxsim import gather_packed, maxsim_packed
+from harness.index.maxsim import gather_packed, maxsim_packed, packed_rows
+from harness.index.residual import ResidualCodec
 from harness.progress import bar
 
 ASSIGN_SLICE = 1 << 20  # tokens assigned to centroids at a time
@@ -68,8 +73,10 @@ class CentroidIndex:
 
     def __init__(self, settings: dict[str, Any]):
         self.settings = {"nlist": 0, "kmeans_iters": 8, "sample_per_centroid": 64, "nprobe": 4,
-                         "interaction": 0, "candidates": 128, "device": "cpu", **settings}
+                         "interaction": 0, "candidates": 128, "residual_bits": 0, "device": "cpu", **settings}
         self.store: TokenStore | None = None
+        self.codec: ResidualCodec | None = None
+        self.residuals: np.ndarray | None = None
 
     @staticmethod
     def auto_nlist(n_tokens: int) -> int:
@@ -87,7 +94,9 @@ class CentroidIndex:
         sample_rows = np.sort(rng.choice(n_tok, n_sample, replace=False))
         sample = torch.as_tensor(np.asarray(emb.tokens[sample_rows], dtype=np.float32), device=device)
         centroids = spherical_kmeans(sample, nlist, int(self.settings["kmeans_iters"]), seed=0)
-        codes = self._shared_codes(emb, centroids)
+        bits = int(self.settings["residual_bits"])
+        codec = ResidualCodec.fit(sample - centroids[assign(sample, centroids)], bits) if bits else None
+        codes, residuals = self._shared_codes(emb, centroids, codec)
         doc_of_token = np.repeat(np.arange(len(ids), dtype=np.int64), np.diff(emb.offsets))
         pairs = np.unique(codes * len(ids) + doc_of_token)  # sorted by centroid, then document; deduplicated
         list_docs = (pairs % len(ids)).astype(np.int32)
@@ -96,43 +105,63 @@ class CentroidIndex:
         _save(out_dir / "centroids.npy", centroids.cpu().numpy().astype(np.float32))
         _save(out_dir / "list_docs.npy", list_docs)
         _save(out_dir / "list_offsets.npy", list_offsets)
+        if codec is not None:
+            _save(out_dir / "residuals.npy", residuals)
+            _save(out_dir / "residual_cutoffs.npy", codec.cutoffs.cpu().numpy())
+            _save(out_dir / "residual_values.npy", codec.values.cpu().numpy())
         write_json(out_dir / "settings.json", {"backend": self.backend, **self.settings, "nlist_used": nlist})
         self._load_lists(out_dir)
         ram = self.ram_bytes()
-        files = ("centroids.npy", "list_docs.npy", "list_offsets.npy", "codes.npy")
-        disk = self.store.bytes_on_disk(out_dir) + sum((out_dir / n).stat().st_size for n in files)
+        files = ("centroids.npy", "list_docs.npy", "list_offsets.npy", "codes.npy", "residuals.npy",
+                 "residual_cutoffs.npy", "residual_values.npy")
+        disk = self.store.bytes_on_disk(out_dir) + sum((out_dir / n).stat().st_size for n in files
+                                                       if (out_dir / n).is_file())
         return IndexStats(self.backend, vectors=n_tok, items=len(ids), dim=dim, bytes_on_disk=disk,
                           build_seconds=time.perf_counter() - t0,
                           extra={"nlist": nlist, "postings": int(len(list_docs)),
                                  "bytes_per_token_ram": ram / max(1, n_tok), "bytes_per_token_disk": 2.0 * dim})
 
-    def _shared_codes(self, emb: MultiVectorEmbeddings, centroids: torch.Tensor | None) -> np.ndarray | None:
-        """The nearest centroid of every token, assigned in slices (million-passage corpora stay in bounded
-        memory). Under torchrun rank 0 sends its centroids, each rank assigns its contiguous share of the tokens
-        and rank 0 receives all codes (the other ranks get None)."""
+    def _shared_codes(self, emb: MultiVectorEmbeddings, centroids: torch.Tensor | None,
+                      codec: ResidualCodec | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The nearest centroid of every token and, with a codec, its packed residual, computed in slices
+        (million-passage corpora stay in bounded memory). Under torchrun rank 0 sends its centroids and codec,
+        each rank encodes its contiguous share of the tokens and rank 0 receives everything (the other ranks get
+        None)."""
         group, device = current(), str(self.settings["device"])
         if group.active:
-            centroids = torch.as_tensor(broadcast(None if centroids is None else centroids.cpu().numpy(), group),
-                                        device=device)
+            sent = None if centroids is None else (centroids.cpu().numpy(), codec and (
+                codec.bits, codec.cutoffs.cpu().numpy(), codec.values.cpu().numpy()))
+            c, k = broadcast(sent, group)
+            centroids = torch.as_tensor(c, device=device)
+            codec = k and ResidualCodec(k[0], torch.as_tensor(k[1]), torch.as_tensor(k[2]))
         lo, hi = shard_bounds(len(emb.tokens), group.rank, group.world)
         codes = np.empty(hi - lo, dtype=np.int64)
+        residuals = None if codec is None else np.empty((hi - lo, codec.packed_width(emb.tokens.shape[1])), np.uint8)
         for s in range(lo, hi, ASSIGN_SLICE):
             block = torch.as_tensor(np.asarray(emb.tokens[s : min(hi, s + ASSIGN_SLICE)], dtype=np.float32),
                                     device=device)
-            codes[s - lo : s - lo + len(block)] = assign(block, centroids).cpu().numpy()
+            near = assign(block, centroids)
+            codes[s - lo : s - lo + len(block)] = near.cpu().numpy()
+            if codec is not None:
+                residuals[s - lo : s - lo + len(block)] = codec.encode((block - centroids[near]).cpu())
         if not group.active:
-            return codes
-        parts = gather_to_main(codes, group)  # only rank 0 writes the lists
-        return np.concatenate(parts) if group.main else None
+            return codes, residuals
+        parts = gather_to_main((codes, residuals), group)  # only rank 0 writes the lists
+        if not group.main:
+            return None, None
+        return (np.concatenate([c for c, _ in parts]),
+                None if codec is None else np.concatenate([r for _, r in parts]))
 
     def build_share(self, emb: MultiVectorEmbeddings, ids: list[str]) -> None:
-        """A rank other than 0 under torchrun: assign its share of the tokens to rank 0's centroids."""
-        self._shared_codes(emb, None)
+        """A rank other than 0 under torchrun: encode its share of the tokens with rank 0's centroids."""
+        self._shared_codes(emb, None, None)
 
     def ram_bytes(self) -> int:
         """What search holds in memory besides the memory-mapped float16 store."""
+        residual = 0 if self.codec is None else (self.residuals.nbytes + self.codec.cutoffs.numel() * 4
+                                                 + self.codec.values.numel() * 4)
         return int(self.centroids.numel() * 4 + self.list_docs.numel() * 4 + self.list_offsets.numel() * 8
-                   + self.store.offsets.nbytes + self.codes.numel() * self.codes.element_size())
+                   + self.store.offsets.nbytes + self.codes.numel() * self.codes.element_size() + residual)
 
     def _load_lists(self, folder: Path) -> None:
         device = str(self.settings["device"])
@@ -144,6 +173,15 @@ class CentroidIndex:
         # `_interaction` widens the few it reads
         self.codes = torch.from_numpy(codes.view(np.int16) if codes.dtype == np.uint16 else codes).to(device)
         self.token_offsets = torch.from_numpy(self.store.offsets.astype(np.int64)).to(device)
+        bits = int(self.settings["residual_bits"])
+        if bits and (folder / "residuals.npy").is_file():
+            # read into RAM (not mapped): the residuals are the re-rank's data, charged as resident memory
+            self.residuals = np.load(folder / "residuals.npy", allow_pickle=False)
+            self.codec = ResidualCodec(bits, torch.from_numpy(np.load(folder / "residual_cutoffs.npy")),
+                                       torch.from_numpy(np.load(folder / "residual_values.npy")))
+        elif bits:
+            raise InputError(folder / "residuals.npy", "residual_bits",
+                             "the index was built without residuals; rebuild it with residual_bits set")
 
     @classmethod
     def load(cls, folder: Path, **overrides: Any) -> "CentroidIndex":
@@ -211,8 +249,14 @@ class CentroidIndex:
         return cand[keep]
 
     def rerank(self, q: torch.Tensor, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Step 4: exact MaxSim of the candidates, read from the token store."""
-        block, lengths = gather_packed(self.store.tokens, self.store.offsets, cand)
+        """Step 4: MaxSim of the candidates on their residual-decoded tokens, or exact on the token store."""
+        if self.codec is not None:
+            rows, lengths = packed_rows(self.store.offsets, cand)
+            idx = torch.from_numpy(rows).to(self.codes.device)
+            codes = self.codes[idx].long() & 0xFFFF if self.codes.dtype == torch.int16 else self.codes[idx].long()
+            block = self.codec.decode(self.centroids, codes, torch.from_numpy(self.residuals[rows]).to(q.device))
+        else:
+            block, lengths = gather_packed(self.store.tokens, self.store.offsets, cand)
         scores = maxsim_packed(q, block.to(q.device), lengths)
         top = torch.topk(scores, min(k, len(cand)))
         return top.values.cpu().numpy(), cand[top.indices.cpu().numpy()]

@@ -77,12 +77,17 @@ def maxsim_flat(q_flat: torch.Tensor, n_queries: int, docs: torch.Tensor) -> tor
     return sim.view(q_flat.shape[0], p, lt).amax(2).view(n_queries, -1, p).sum(1)
 
 
-def gather_packed(tokens: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
-    """The tokens of documents `docs`, packed without padding, as float32 [T, dim], and each one's length."""
+def packed_rows(offsets: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a packed token matrix that hold documents `docs`, in order, and each document's length."""
     offsets = np.asarray(offsets, dtype=np.int64)
     starts, lengths = offsets[docs], offsets[np.asarray(docs) + 1] - offsets[docs]
     total = int(lengths.sum())
-    rows = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths), lengths
+
+
+def gather_packed(tokens: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+    """The tokens of documents `docs`, packed without padding, as float32 [T, dim], and each one's length."""
+    rows, lengths = packed_rows(offsets, docs)
     return as_float32(tokens[rows]), lengths
 
 

@@ -1,0 +1,70 @@
+"""Residual compression of document tokens (as PLAID does): a token is stored as its nearest centroid's id plus
+its residual (token - centroid) quantized to `bits` per dimension and bit-packed; decoding adds the bucket's
+representative value back to the centroid and renormalizes. 2 bits over 128 dims is 32 B per token, 4 bits 64 B.
+
+Buckets are per dimension: the cutoffs are the residuals' quantiles at i / 2^bits over a sample, and each
+bucket's value is the quantile at its middle, (i + 0.5) / 2^bits, so every bucket holds about the same share of
+residuals and its value sits inside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+BITS = (1, 2, 4, 8)  # divisors of 8, so a byte holds whole codes
+ENCODE_SLICE = 1 << 15  # tokens bucketed at a time: [slice, dim, 2^bits - 1] comparisons stay small
+
+
+@dataclass
+class ResidualCodec:
+    bits: int
+    cutoffs: torch.Tensor  # [2^bits - 1, dim], ascending per dimension
+    values: torch.Tensor  # [2^bits, dim], the value each bucket decodes to
+
+    @classmethod
+    def fit(cls, residuals: torch.Tensor, bits: int) -> "ResidualCodec":
+        """Per-dimension quantile buckets of a sample of residuals [n, dim]."""
+        if bits not in BITS:
+            raise ValueError(f"residual bits must be one of {BITS}, got {bits}")
+        levels = 1 << bits
+        x = residuals.float()
+        cut = torch.quantile(x, torch.arange(1, levels, dtype=torch.float32) / levels, dim=0)
+        mid = torch.quantile(x, (torch.arange(levels, dtype=torch.float32) + 0.5) / levels, dim=0)
+        return cls(bits, cut.reshape(levels - 1, -1), mid.reshape(levels, -1))
+
+    def packed_width(self, dim: int) -> int:
+        """Bytes per token."""
+        return dim * self.bits // 8
+
+    def encode(self, residuals: torch.Tensor) -> np.ndarray:
+        """Residuals [n, dim] -> uint8 [n, dim * bits / 8]; the code of dimension j sits in byte j * bits // 8
+        at bit offset (j * bits) % 8."""
+        n, dim = residuals.shape
+        per_byte = 8 // self.bits
+        if dim % per_byte:
+            raise ValueError(f"dim {dim} is not a multiple of {per_byte} (codes of {self.bits} bits per byte)")
+        out = np.empty((n, self.packed_width(dim)), dtype=np.uint8)
+        shifts = torch.arange(per_byte, dtype=torch.int32) * self.bits
+        cut = self.cutoffs.T[None]  # [1, dim, levels - 1]
+        for s in range(0, n, ENCODE_SLICE):
+            x = residuals[s : s + ENCODE_SLICE].float()
+            bucket = (x[:, :, None] > cut).sum(2, dtype=torch.int32)  # [m, dim] in 0 .. 2^bits - 1
+            packed = (bucket.view(len(x), -1, per_byte) << shifts).sum(2, dtype=torch.int32)
+            out[s : s + len(x)] = packed.to(torch.uint8).numpy()
+        return out
+
+    def buckets(self, packed: torch.Tensor) -> torch.Tensor:
+        """uint8 [n, width] -> bucket ids int64 [n, dim]."""
+        per_byte = 8 // self.bits
+        shifts = torch.arange(per_byte, dtype=torch.uint8, device=packed.device) * self.bits
+        mask = (1 << self.bits) - 1
+        return ((packed[:, :, None] >> shifts) & mask).reshape(len(packed), -1).long()
+
+    def decode(self, centroids: torch.Tensor, codes: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+        """Unit-norm approximations [n, dim] of the tokens with centroid ids `codes` [n] and residuals `packed`."""
+        b = self.buckets(packed)
+        dims = torch.arange(b.shape[1], device=b.device)
+        approx = centroids[codes] + self.values.to(centroids.device)[b, dims]
+        return torch.nn.functional.normalize(approx, dim=1)

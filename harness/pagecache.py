@@ -58,6 +58,22 @@ def drop_pages(arr: np.ndarray, path: Path) -> None:
         os.close(fd)
 
 
+def release(part: np.ndarray) -> None:
+    """Unmap the whole pages of a memory-mapped array's slice from this process (they stay in the page cache
+    and come back on the next touch), so streaming through a file bigger than RAM keeps the RSS bounded. An
+    in-memory array is left alone."""
+    try:
+        _mapping(part)
+    except TypeError:
+        return
+    addr = part.ctypes.data
+    start, end = -(-addr // PAGE) * PAGE, (addr + part.nbytes) // PAGE * PAGE  # whole pages only
+    libc = _libc()
+    libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    if end > start and libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), mmap.MADV_DONTNEED) != 0:
+        raise OSError(ctypes.get_errno(), "madvise failed")
+
+
 def advise_random(arr: np.ndarray) -> None:
     """Read only the pages touched (the default read-ahead pulls megabytes per random access)."""
     _mapping(arr).madvise(mmap.MADV_RANDOM)

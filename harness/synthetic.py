@@ -7,9 +7,13 @@ drawn from them with noise, and queries made from one document's tokens (noisier
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from harness.api import MultiVectorEmbeddings
+from harness.atomic import atomic_path
+from harness.pagecache import release
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -23,20 +27,43 @@ def cluster_centres(dim: int, n_centres: int = 4096, seed: int = 0) -> tuple[np.
     return centres, popularity / popularity.sum()
 
 
-def clustered_tokens(n_items: int, tokens_per_item: int, dim: int, seed: int, n_centres: int = 4096,
-                     noise: float = 0.6) -> MultiVectorEmbeddings:
-    """`n_items` documents of `tokens_per_item` unit vectors each (float32, packed); `noise` is the norm of
-    the offset from the unit centre (0.6: cosine about 0.86 to the centre, as real token clusters are tight)."""
+def _clustered_slices(total: int, dim: int, seed: int, n_centres: int, noise: float):
+    """(start, float32 block) slices of `total` clustered unit tokens; one random stream, whatever the consumer."""
     centres, popularity = cluster_centres(dim, n_centres)
     rng = np.random.default_rng(seed + 1)
-    total = n_items * tokens_per_item
-    out = np.empty((total, dim), dtype=np.float32)
     step = 1 << 20
     for start in range(0, total, step):  # slices bound the temporary memory for million-passage corpora
         m = min(step, total - start)
         picks = rng.choice(n_centres, size=m, p=popularity)
-        out[start : start + m] = _normalise(centres[picks] + noise * rng.standard_normal((m, dim)) / np.sqrt(dim))
+        yield start, _normalise(centres[picks] + noise * rng.standard_normal((m, dim)) / np.sqrt(dim))
+
+
+def clustered_tokens(n_items: int, tokens_per_item: int, dim: int, seed: int, n_centres: int = 4096,
+                     noise: float = 0.6) -> MultiVectorEmbeddings:
+    """`n_items` documents of `tokens_per_item` unit vectors each (float32, packed); `noise` is the norm of
+    the offset from the unit centre (0.6: cosine about 0.86 to the centre, as real token clusters are tight)."""
+    total = n_items * tokens_per_item
+    out = np.empty((total, dim), dtype=np.float32)
+    for start, block in _clustered_slices(total, dim, seed, n_centres, noise):
+        out[start : start + len(block)] = block
     return MultiVectorEmbeddings(out, np.arange(0, total + 1, tokens_per_item, dtype=np.int64))
+
+
+def clustered_token_file(path: Path, n_items: int, tokens_per_item: int, dim: int, seed: int,
+                         n_centres: int = 4096, noise: float = 0.6) -> MultiVectorEmbeddings:
+    """The tokens of `clustered_tokens` (the same stream, stored as float16) written slice by slice to a .npy
+    file and returned memory-mapped: a corpus larger than RAM (1M passages x 64 x 128 is 16 GB)."""
+    total = n_items * tokens_per_item
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(total, dim))
+        for start, block in _clustered_slices(total, dim, seed, n_centres, noise):
+            out[start : start + len(block)] = block
+            out.flush()
+            release(out[start : start + len(block)])  # written pages leave this process's RSS
+        del out
+    tokens = np.load(path, mmap_mode="r", allow_pickle=False)
+    return MultiVectorEmbeddings(tokens, np.arange(0, total + 1, tokens_per_item, dtype=np.int64))
 
 
 def queries_for(docs: MultiVectorEmbeddings, n_queries: int, tokens_per_query: int, seed: int,

@@ -27,3 +27,39 @@ def test_touched_pages_are_resident_and_dropping_evicts_them(tmp_path):
     assert resident_bytes(arr) <= 2 * PAGE
     with pytest.raises(TypeError):
         advise_random(np.zeros(4))
+
+
+def _rss_file_bytes() -> int:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("RssFile:")) * 1024
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status is Linux")
+def test_released_slices_leave_the_process_rss(tmp_path):
+    from harness.pagecache import release
+
+    path = tmp_path / "big.npy"
+    np.save(path, np.ones((1 << 19, 64), dtype=np.float16))  # 64 MiB
+    step = 1 << 15
+    for drop in (False, True):
+        arr = np.load(path, mmap_mode="r")
+        before = _rss_file_bytes()
+        for s in range(0, len(arr), step):
+            float(arr[s : s + step].sum(dtype=np.float32))  # touch every page
+            if drop:
+                release(arr[s : s + step])
+        grown = _rss_file_bytes() - before
+        del arr
+        if drop:
+            assert grown < 8 << 20  # at most a slice's pages stay mapped
+        else:
+            assert grown > 48 << 20  # without release the whole file is in the RSS
+
+
+def test_clustered_token_file_is_the_clustered_stream_in_float16(tmp_path):
+    from harness.synthetic import clustered_token_file, clustered_tokens
+
+    mem = clustered_tokens(50, 8, 16, seed=4)
+    disk = clustered_token_file(tmp_path / "t.npy", 50, 8, 16, seed=4)
+    assert disk.tokens.dtype == np.float16 and np.array_equal(disk.offsets, mem.offsets)
+    assert np.array_equal(np.asarray(disk.tokens), mem.tokens.astype(np.float16))

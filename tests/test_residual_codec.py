@@ -105,3 +105,24 @@ def test_residual_setting_on_an_index_built_without_is_one_clear_error(world, tm
     CentroidIndex({"nlist": 8}).build(docs, pids, tmp_path / "c")
     with pytest.raises(InputError, match="residuals.npy.*residual_bits"):
         CentroidIndex.load(tmp_path / "c", residual_bits=2)
+
+
+def test_coarse_assignment_finds_the_nearest_centroid_for_almost_every_token():
+    from harness.index.centroid import CoarseAssigner, assign, spherical_kmeans
+    from harness.synthetic import clustered_tokens
+
+    x = torch.from_numpy(clustered_tokens(100, 40, 32, seed=3).tokens)  # clustered, as token vectors are
+    centroids = spherical_kmeans(x, 256, 8, seed=0)  # as the index trains them
+    exact = assign(x, centroids)
+    assert (CoarseAssigner(centroids, probe=4)(x, chunk=1000) == exact).float().mean() > 0.9
+    every = CoarseAssigner(centroids, probe=10**6)  # probing every group is exhaustive
+    assert torch.equal(every(x), exact)
+
+
+def test_a_coarse_built_index_agrees_with_exact(world, tmp_path):
+    docs, queries, pids, qids = world
+    ExactMaxSimIndex({}).build(docs, pids, tmp_path / "e")
+    ref = ExactMaxSimIndex.load(tmp_path / "e").search(queries, qids, 10)
+    CentroidIndex({"nlist": 64, "coarse_above": 16, "coarse_probe": 3, "nprobe": 6,
+                   "candidates": 60}).build(docs, pids, tmp_path / "c")
+    assert _overlap(ref, CentroidIndex.load(tmp_path / "c").search(queries, qids, 10), qids) >= 0.9

@@ -32,12 +32,14 @@ from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.distributed.runtime import broadcast, current, gather_to_main, shard_bounds
 from harness.errors import InputError
+from harness.pagecache import release
 from harness.index.late import TokenStore
 from harness.index.maxsim import gather_packed, maxsim_packed, packed_rows
 from harness.index.residual import ResidualCodec
 from harness.progress import bar
 
 ASSIGN_SLICE = 1 << 20  # tokens assigned to centroids at a time
+SCORE_BUDGET = 1 << 25  # elements of one [tokens, centroids] score block (128 MiB of float32)
 DENSE_SCORE_LIMIT = 1 << 22  # query tokens x documents below which approximate scores use a dense buffer
 
 
@@ -47,9 +49,10 @@ def _save(path: Path, arr: np.ndarray) -> None:
             np.save(fh, arr, allow_pickle=False)
 
 
-def assign(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
+def assign(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     """Index of the nearest (highest inner product) centroid of every row, in bounded memory."""
     out = torch.empty(len(x), dtype=torch.int64, device=x.device)
+    chunk = max(256, SCORE_BUDGET // max(1, len(centroids)))
     for s in range(0, len(x), chunk):
         out[s : s + chunk] = (x[s : s + chunk] @ centroids.T).argmax(1)
     return out
@@ -68,12 +71,45 @@ def spherical_kmeans(x: torch.Tensor, k: int, iters: int, seed: int) -> torch.Te
     return centroids
 
 
+class CoarseAssigner:
+    """Nearest-centroid assignment through a coarse quantizer, for large `nlist`: the centroids are grouped by
+    k-means into ~sqrt(nlist) groups; a token is compared with the groups, then only with the centroids of its
+    `probe` best groups. About sqrt(nlist) * (1 + probe) products per token instead of nlist; approximate (a
+    token whose nearest centroid sits in a group outside its best `probe` gets the best one inside)."""
+
+    def __init__(self, centroids: torch.Tensor, probe: int):
+        n_groups = int(2 ** np.round(np.log2(max(2.0, np.sqrt(len(centroids))))))
+        self.centroids, self.probe = centroids, min(probe, n_groups)
+        self.groups = spherical_kmeans(centroids, n_groups, 8, seed=0)
+        member_of = assign(centroids, self.groups)
+        self.members = [torch.nonzero(member_of == g).flatten() for g in range(n_groups)]
+
+    def __call__(self, x: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
+        out = torch.empty(len(x), dtype=torch.int64, device=x.device)
+        for s in range(0, len(x), chunk):
+            out[s : s + chunk] = self._assign(x[s : s + chunk])
+        return out
+
+    def _assign(self, x: torch.Tensor) -> torch.Tensor:
+        best_group = torch.topk(x @ self.groups.T, self.probe, dim=1).indices  # [n, probe]
+        best = torch.full((len(x),), float("-inf"), device=x.device)
+        out = torch.zeros(len(x), dtype=torch.int64, device=x.device)
+        for g, members in enumerate(self.members):
+            rows = torch.nonzero((best_group == g).any(1)).flatten()
+            if len(rows) == 0 or len(members) == 0:
+                continue
+            vals, idx = (x[rows] @ self.centroids[members].T).max(1)
+            better = vals > best[rows]
+            best[rows[better]], out[rows[better]] = vals[better], members[idx[better]]
+        return out
+
+
 class CentroidIndex:
     backend = "centroid"
 
     def __init__(self, settings: dict[str, Any]):
         self.settings = {"nlist": 0, "kmeans_iters": 8, "sample_per_centroid": 64, "nprobe": 4,
-                         "interaction": 0, "candidates": 128, "residual_bits": 0, "device": "cpu", **settings}
+                         "interaction": 0, "candidates": 128, "residual_bits": 0, "coarse_above": 8192, "coarse_probe": 2, "device": "cpu", **settings}
         self.store: TokenStore | None = None
         self.codec: ResidualCodec | None = None
         self.residuals: np.ndarray | None = None
@@ -93,9 +129,10 @@ class CentroidIndex:
         n_sample = min(n_tok, int(self.settings["sample_per_centroid"]) * nlist)
         sample_rows = np.sort(rng.choice(n_tok, n_sample, replace=False))
         sample = torch.as_tensor(np.asarray(emb.tokens[sample_rows], dtype=np.float32), device=device)
+        release(emb.tokens)  # the sampled rows' pages of a memory-mapped corpus
         centroids = spherical_kmeans(sample, nlist, int(self.settings["kmeans_iters"]), seed=0)
         bits = int(self.settings["residual_bits"])
-        codec = ResidualCodec.fit(sample - centroids[assign(sample, centroids)], bits) if bits else None
+        codec = ResidualCodec.fit(sample - centroids[self._assigner(centroids)(sample)], bits) if bits else None
         codes, residuals = self._shared_codes(emb, centroids, codec)
         doc_of_token = np.repeat(np.arange(len(ids), dtype=np.int64), np.diff(emb.offsets))
         pairs = np.unique(codes * len(ids) + doc_of_token)  # sorted by centroid, then document; deduplicated
@@ -121,6 +158,12 @@ class CentroidIndex:
                           extra={"nlist": nlist, "postings": int(len(list_docs)),
                                  "bytes_per_token_ram": ram / max(1, n_tok), "bytes_per_token_disk": 2.0 * dim})
 
+    def _assigner(self, centroids: torch.Tensor) -> Any:
+        """Exact nearest-centroid assignment, or through a coarse quantizer past `coarse_above` centroids."""
+        if len(centroids) > int(self.settings["coarse_above"]):
+            return CoarseAssigner(centroids, int(self.settings["coarse_probe"]))
+        return lambda x: assign(x, centroids)
+
     def _shared_codes(self, emb: MultiVectorEmbeddings, centroids: torch.Tensor | None,
                       codec: ResidualCodec | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The nearest centroid of every token and, with a codec, its packed residual, computed in slices
@@ -134,13 +177,15 @@ class CentroidIndex:
             c, k = broadcast(sent, group)
             centroids = torch.as_tensor(c, device=device)
             codec = k and ResidualCodec(k[0], torch.as_tensor(k[1]), torch.as_tensor(k[2]))
+        nearest = self._assigner(centroids)
         lo, hi = shard_bounds(len(emb.tokens), group.rank, group.world)
         codes = np.empty(hi - lo, dtype=np.int64)
         residuals = None if codec is None else np.empty((hi - lo, codec.packed_width(emb.tokens.shape[1])), np.uint8)
         for s in range(lo, hi, ASSIGN_SLICE):
-            block = torch.as_tensor(np.asarray(emb.tokens[s : min(hi, s + ASSIGN_SLICE)], dtype=np.float32),
-                                    device=device)
-            near = assign(block, centroids)
+            part = emb.tokens[s : min(hi, s + ASSIGN_SLICE)]
+            block = torch.as_tensor(np.asarray(part, dtype=np.float32), device=device)
+            release(part)  # a memory-mapped corpus: its pages leave this process's RSS once read
+            near = nearest(block)
             codes[s - lo : s - lo + len(block)] = near.cpu().numpy()
             if codec is not None:
                 residuals[s - lo : s - lo + len(block)] = codec.encode((block - centroids[near]).cpu())

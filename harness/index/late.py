@@ -17,10 +17,11 @@ from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.errors import InputError
 from harness.index.maxsim import maxsim_flat, pad_packed, pad_repeat
-from harness.pagecache import advise_random
+from harness.pagecache import advise_random, release
 from harness.progress import bar
 
 SIM_BUDGET = 1 << 25  # elements of the [queries, docs, q_tokens, d_tokens] similarity block (128 MiB float32)
+WRITE_SLICE = 1 << 20  # token rows copied into the store at a time
 PAD_CACHE_BYTES = 1 << 30  # padded corpora up to 1 GiB stay in memory between searches
 
 
@@ -31,6 +32,24 @@ def _cache_limit(device: str) -> int:
         free, _ = torch.cuda.mem_get_info(torch.device(device))
         return max(PAD_CACHE_BYTES, free // 4)
     return PAD_CACHE_BYTES
+
+
+def _write_float16(tokens: np.ndarray, path: Path) -> None:
+    """tokens as a float16 .npy, copied in slices (a memory-mapped corpus may exceed RAM), each slice's pages
+    released from this process once written."""
+    with atomic_path(path) as tmp:
+        if len(tokens) == 0:  # nothing to map
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.zeros(tokens.shape, np.float16), allow_pickle=False)
+            return
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=tokens.shape)
+        for s in range(0, len(tokens), WRITE_SLICE):
+            src = tokens[s : s + WRITE_SLICE]
+            out[s : s + len(src)] = src
+            out.flush()
+            release(src)
+            release(out[s : s + len(src)])
+        del out
 
 
 class TokenStore:
@@ -45,10 +64,10 @@ class TokenStore:
         if len(ids) != len(emb):
             raise InputError(out_dir, "ids", f"{len(ids)} ids for {len(emb)} documents")
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name, arr in (("tokens.npy", emb.tokens.astype(np.float16)), ("offsets.npy", emb.offsets.astype(np.int64))):
-            with atomic_path(out_dir / name) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, arr, allow_pickle=False)
+        _write_float16(emb.tokens, out_dir / "tokens.npy")
+        with atomic_path(out_dir / "offsets.npy") as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, emb.offsets.astype(np.int64), allow_pickle=False)
         write_json(out_dir / "ids.json", list(ids))
         return cls.read(out_dir)
 

@@ -23,8 +23,9 @@ TINY_TEXT = {"source": "tiny", "tiny": {"hidden_size": 32, "num_hidden_layers": 
                                         "intermediate_size": 64}}
 FLMR = {"backbone": TINY_TEXT, "dim": 16, "query_maxlen": 24, "doc_maxlen": 40, "use_vision_text": True,
         "use_image_features": False, "use_rois": False, "encode_batch_size": 8}
+# residual codes and the coarse quantizer too (nlist 8 > coarse_above 4), so every file the build writes is compared
 CENTROID = {"late": {"backend": "centroid", "centroid": {"nlist": 8, "sample_per_centroid": 16, "nprobe": 2,
-                                                         "candidates": 16}}}
+                                                         "candidates": 16, "residual_bits": 2, "coarse_above": 4}}}
 K = 10
 
 
@@ -99,7 +100,8 @@ def test_two_ranks_build_the_one_process_index(toy_dir, tmp_path):
     assert np.array_equal(np.load(two / "offsets.npy"), ref["emb"].offsets)
     assert np.array_equal(np.load(two / "tokens.npy"), ref["emb"].tokens)
     # the centroid index: centroids from rank 0, codes assigned per rank, lists merged: the same files
-    for name in ("centroids.npy", "codes.npy", "list_docs.npy", "list_offsets.npy", "tokens.npy", "offsets.npy"):
+    for name in ("centroids.npy", "codes.npy", "list_docs.npy", "list_offsets.npy", "tokens.npy", "offsets.npy",
+                 "residuals.npy", "residual_cutoffs.npy", "residual_values.npy"):
         assert np.array_equal(np.load(two / "index" / name), np.load(tmp_path / "one" / name)), name
     assert json.loads((two / "index" / "ids.json").read_text()) == json.loads((tmp_path / "one" / "ids.json").read_text())
     # sharded exact search (3 shards over 2 ranks): both ranks hold the unsharded exact index's ranking

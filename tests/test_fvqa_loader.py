@@ -80,3 +80,17 @@ def test_real_fvqa_matches_the_card(shared_data, tmp_path: Path):
     assert stats["skipped"] == {"not a COCO val2014 image (no caption)": card["expected_counts"]["imagenet_questions"]}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["inputs"]["questions"]["sha256"] == card["source"]["files"]["all_qs_dict_release.json"]
+
+
+def test_answers_take_the_form_the_official_evaluation_gives_a_prediction(tmp_path: Path):
+    """The official VQA evaluation normalises predictions but leaves ten identical answers as given: a raw
+    "A Spoon." would match no prediction, so the loader stores the normalised form and VQA is exact match."""
+    from harness.metrics.vqa import exact_match, vqa_accuracy
+
+    rows = {"1": {**ROWS["1"], "answer": "A Spoon."}, "2": {**ROWS["2"], "answer": "two cats"}}
+    build_fvqa(_params(write_root(tmp_path / "src", rows)), tmp_path / "out")
+    test = {q.qid: q for q in Dataset(tmp_path / "out").split("test")}
+    assert test["fvqa1"].answers[0] == "spoon" and test["fvqa2"].answers[0] == "2 cats"
+    for pred in ("spoon", "a spoon", "Spoon."):
+        assert vqa_accuracy(pred, test["fvqa1"].answers) == 1.0 == exact_match(pred, test["fvqa1"].answers)
+    assert vqa_accuracy("fork", test["fvqa1"].answers) == 0.0

@@ -65,3 +65,19 @@ def test_toy_distractors_table_gives_each_level_and_the_paired_lead(tmp_path: Pa
     assert frame.loc["flmr", "20 per kind"] == NOT_RUN and frame.loc["flmr", "80 per kind"] == "-"
     lead = frame.loc["flmr - dpr (paired)"]
     assert lead["5 per kind"].startswith("+50.0 [") and lead["80 per kind"] == "-"  # no per-query files there
+
+
+def test_vqa_table_lists_the_runs_then_the_reader_bounds(tmp_path: Path):
+    from harness.report.studies import GENERALIZATION_VQA
+
+    _long(tmp_path / "okvqa_mini", [("bm25", "VQA", 4.4, 1.0), ("dpr", "VQA", 5.9, 1.4),
+                                    ("oracle passage", "VQA", 18.8, 2.2), ("no retrieval", "VQA", 4.6, 1.1),
+                                    ("bm25", "PR-Success@5", 38.6, 1.0), (RANDOM_RUN, "PR-Success@5", 9.3, None)])
+    _long(tmp_path / "fvqa_wiki", [("dpr", "VQA", 3.0, 1.0)])
+    frame = generalization_frame(tmp_path, GENERALIZATION_VQA).set_index("run")
+    assert list(frame.index) == ["bm25", "dpr", "no retrieval", "oracle passage"]
+    assert frame.loc["dpr", "FVQA x wiki_vital"] == "3.0 [2.0, 4.0]"
+    assert frame.loc["oracle passage", "FVQA x wiki_vital"] == "-"  # no bound rows in that pipeline
+    assert frame.loc["dpr", "OK-VQA x Google snippets"] == NOT_RUN
+    write_generalization(tmp_path)
+    assert "oracle passage" in (tmp_path / "studies" / "generalization_vqa.md").read_text()

@@ -18,10 +18,18 @@ from harness.data.eval_only import data_root, write_test_only
 from harness.data.okvqa.files import _read_json, read_captions
 from harness.data.okvqa.record import SkipLog
 from harness.errors import InputError
+from harness.metrics.vqa import normalize_prediction
 
 ROOT_ENV = "FLMR_BENCH_FVQA_ROOT"
 COCO_VAL = re.compile(r"^COCO_val2014_(\d{12})\.jpg$")
 ANSWER_COPIES = 10  # one answer per question, given as ten identical human answers: VQA accuracy is then exact match
+
+
+def vqa_form(answer: str) -> str:
+    """The answer as the official VQA evaluation normalises a prediction (punctuation, number words, articles,
+    lower case). The evaluation leaves ten identical human answers as given, so an FVQA answer written "A tennis
+    ball" or "Oven." would match no prediction at all; in this form it matches exactly the predictions it should."""
+    return normalize_prediction(answer)
 
 
 @dataclass
@@ -88,7 +96,7 @@ def build_fvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
         caption = captions.get(q.image_id)
         if caption is None:
             skips.add("no caption for the image", q.qid)
-        queries.append(Query(qid=f"fvqa{q.qid}", text=q.question, image=None, answers=(q.answer,) * ANSWER_COPIES,
+        queries.append(Query(qid=f"fvqa{q.qid}", text=q.question, image=None, answers=(vqa_form(q.answer),) * ANSWER_COPIES,
                              split="test", vision_text=caption or None))
     corpus_settings = ds.get("corpus", {})
     qrels: dict[str, dict[str, int]] = {}
@@ -101,5 +109,5 @@ def build_fvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
         corpus, corpus_info = load_corpus(corpus_settings, Path.cwd())
     return write_test_only(out, dataset=ds["name"], source="fvqa", root=root, files=files, queries=queries,
                            corpus=corpus, corpus_info=corpus_info, skips=skips, qrels=qrels,
-                           answers=f"one per question, given as {ANSWER_COPIES} identical answers (VQA accuracy = "
-                                   "exact match)")
+                           answers=f"one per question in the official evaluation's normalised form, given as "
+                                   f"{ANSWER_COPIES} identical answers (VQA accuracy = exact match)")

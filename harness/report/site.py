@@ -83,9 +83,12 @@ def _studies_section() -> str | None:
     csv = ROOT / "results" / "studies" / "generalization.csv"
     if not csv.is_file():
         return None
+    vqa = csv.with_name("generalization_vqa.csv")
     return ("<h2 id='studies'>Studies: generalization</h2><p>The okvqa_mini runs on other datasets and corpora, "
             "zero-shot (<code>results/studies/generalization.md</code>).</p>"
-            + _table_html(pd.read_csv(csv, dtype=str, keep_default_na=False)))
+            + _table_html(pd.read_csv(csv, dtype=str, keep_default_na=False))
+            + ("<p>VQA with okvqa_mini's reader (<code>results/studies/generalization_vqa.md</code>).</p>"
+               + _table_html(pd.read_csv(vqa, dtype=str, keep_default_na=False)) if vqa.is_file() else ""))
 
 
 def render_index() -> str:

@@ -24,6 +24,15 @@ GENERALIZATION = (
     ("fvqa_facts", "main", "Success@5", "FVQA x facts: gold Success@5"),
     ("aokvqa_wiki", "main", "PR-Success@5", "A-OKVQA val x wiki_vital"),
 )
+# the reader's VQA of the same runs on each task with answers (okvqa_mini's reader, `reader.from`)
+GENERALIZATION_VQA = (
+    ("okvqa_mini", "main", "VQA", "OK-VQA x wiki_vital (in-domain)"),
+    ("okvqa_gs_mini", "main", "VQA", "OK-VQA x Google snippets"),
+    ("fvqa_wiki", "main", "VQA", "FVQA x wiki_vital"),
+    ("fvqa_facts", "main", "VQA", "FVQA x facts"),
+    ("aokvqa_wiki", "main", "VQA", "A-OKVQA val x wiki_vital"),
+)
+BOUND_RUNS = ("no retrieval", "oracle passage")  # the reader bounds' rows in a long table
 NOT_RUN = "not run"
 NOT_PROVIDED = "not provided"  # the pipeline's user-supplied input (the A-OKVQA val file) is absent
 
@@ -58,17 +67,19 @@ def _longs(pipelines: list[str], results: Path) -> dict[str, pd.DataFrame | str]
                 else _absent(p, results.parent)) for p in dict.fromkeys(pipelines)}
 
 
-def generalization_frame(results: Path) -> pd.DataFrame:
-    """A row per okvqa_mini run (plus the random level), a column per (dataset x corpus, metric)."""
-    longs = _longs([p for p, *_ in GENERALIZATION], results)
-    source = longs[GENERALIZATION[0][0]]
+def generalization_frame(results: Path, columns: tuple = GENERALIZATION) -> pd.DataFrame:
+    """A row per okvqa_mini run (plus the random level, or for VQA the reader bounds), a column per (dataset x
+    corpus, metric)."""
+    longs = _longs([p for p, *_ in columns], results)
+    source, metric = longs[columns[0][0]], columns[0][2]
     runs = [] if isinstance(source, str) else [r for r in dict.fromkeys(source["run"]) if r != CEILING_RUN
-                                      and source.loc[source["run"] == r, "metric"].eq("PR-Success@5").any()]
-    runs = [r for r in runs if r != RANDOM_RUN] + [RANDOM_RUN]
+                                      and source.loc[source["run"] == r, "metric"].eq(metric).any()]
+    after = list(BOUND_RUNS) if metric == "VQA" else [RANDOM_RUN]
+    runs = [r for r in runs if r not in after] + after
     rows = []
     for run in runs:
         row = {"run": run}
-        for pipeline, task, metric, column in GENERALIZATION:
+        for pipeline, task, metric, column in columns:
             row[column] = _cell(longs[pipeline], task, run, metric)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -111,7 +122,7 @@ def plot_generalization(results: Path) -> Path:
     ax.set_ylabel("percent (95% interval over queries)")
     ax.set_ylim(0, 100)
     ax.set_title("okvqa_mini runs on each dataset x corpus (PR-Success@5; FVQA facts also gold Success@5)", fontsize=9)
-    ax.legend(fontsize=7, ncol=len(runs), loc="upper left")
+    ax.legend(fontsize=7, ncol=max(1, len(runs)), loc="upper left")
     fig.tight_layout()
     out = results / "studies" / "generalization.png"
     with atomic_path(out) as tmp:
@@ -131,6 +142,14 @@ def write_generalization(results: Path) -> Path:
             "$FLMR_BENCH_AOKVQA_ROOT). PR-Success@5: a "
             "top-5 passage holds an answer; gold Success@5: the question's own FVQA fact is in the top 5.\n")
     _write_table(out, frame, note)
+    vqa_note = ("\n\nVQA (official OK-VQA / VQA v2 accuracy), percent, 95% bootstrap intervals over each task's "
+                "seeded question sample (reader.questions). Every row answers with okvqa_mini's extractive reader "
+                "(MiniLM, trained on OK-VQA train) from that run's top 5 passages; `no retrieval` reads the vision "
+                "text alone, `oracle passage` one passage that holds an answer; `-`: that pipeline has no such row. "
+                "FVQA has one answer per question, so its VQA is exact match against a single human answer. "
+                "`not run` / `not provided` as in generalization.md.\n")
+    _write_table(results / "studies" / "generalization_vqa.md", generalization_frame(results, GENERALIZATION_VQA),
+                 vqa_note)
     return out
 
 

@@ -195,9 +195,9 @@ def significance_note(paired: pd.DataFrame) -> str:
     if paired.empty or "significant" not in paired:
         return ""
     ref, metrics = paired["reference"].iloc[0], " and ".join(dict.fromkeys(paired["metric"]))
-    return (f"\n\n{MARK} after {metrics}: differs from the reference run `{ref}` at alpha {ALPHA} ({METHOD}; "
-            f"Holm over each metric's comparisons); `(ref)` marks the reference. Differences and p-values: "
-            f"tables/paired.md.")
+    families = "; each metric's comparisons a family of their own" if paired["metric"].nunique() > 1 else ""
+    return (f"\n\n{MARK} after {metrics}: differs from the reference run `{ref}` at alpha {ALPHA} ({METHOD}"
+            f"{families}); `(ref)` marks the reference. Differences and p-values: tables/paired.md.")
 
 
 def mark_significance(shown: pd.DataFrame, paired: pd.DataFrame) -> pd.DataFrame:

@@ -28,13 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.api import MultiVectorEmbeddings  # noqa: E402
 from harness.atomic import write_json  # noqa: E402
+from harness.pagecache import peak_rss_bytes  # noqa: E402
 from harness.provenance import device_info  # noqa: E402
 
 
 def peak_rss_gib() -> float:
-    """VmHWM of this process (ru_maxrss survives exec, so a child would report its parent's)."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 2**20
+    return peak_rss_bytes() / 2**30
 
 
 def _queries(folder: Path) -> MultiVectorEmbeddings:

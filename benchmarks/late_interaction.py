@@ -46,7 +46,7 @@ from harness.api import MultiVectorEmbeddings  # noqa: E402
 from harness.atomic import atomic_path, write_json  # noqa: E402
 from harness.index.centroid import CentroidIndex  # noqa: E402
 from harness.index.late import ExactMaxSimIndex, TokenStore, exact_maxsim_search  # noqa: E402
-from harness.pagecache import drop_pages, resident_bytes  # noqa: E402
+from harness.pagecache import drop_pages, peak_rss_bytes, resident_bytes  # noqa: E402
 from harness.pagecache import read_bytes as pagecache_read_bytes  # noqa: E402
 from harness.provenance import device_info  # noqa: E402
 from harness.synthetic import clustered_tokens, queries_for  # noqa: E402
@@ -264,10 +264,7 @@ def probe(spec: dict[str, Any]) -> None:
         index = load_engine(spec["kind"], Path(spec["folder"]), spec["overrides"], spec["device"])
         for i in range(len(q)):
             index.search(_one(q, i), [f"q{i}"], 10)
-    # VmHWM, not getrusage: ru_maxrss survives exec, so a child started from a big parent reports the parent's
-    with open("/proc/self/status", encoding="ascii") as fh:
-        hwm_kib = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
-    print(json.dumps({"peak_rss_gib": hwm_kib / 2**20}))
+    print(json.dumps({"peak_rss_gib": peak_rss_bytes() / 2**30}))
 
 
 def fresh_process_rss(spec: dict[str, Any]) -> float:

@@ -79,6 +79,13 @@ def advise_random(arr: np.ndarray) -> None:
     _mapping(arr).madvise(mmap.MADV_RANDOM)
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak RSS, heap and touched mapped pages (/proc/self/status VmHWM). Not getrusage: its
+    ru_maxrss survives exec, so a child started from a big parent would report the parent's."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) * 1024
+
+
 def read_bytes() -> int:
     """Bytes this process has caused to be read from storage (/proc/self/io `read_bytes`)."""
     for line in Path("/proc/self/io").read_text().splitlines():

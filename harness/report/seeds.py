@@ -22,7 +22,7 @@ def applies(params: dict[str, Any]) -> bool:
 
 def output_files(params: dict[str, Any]) -> list[Path]:
     out = paths.tables_dir(params)
-    return [Path(out) / "seeds.md", Path(out) / "seeds.csv"] if applies(params) else []
+    return ([Path(out) / f for f in ("seeds.md", "seeds.csv", "seeds_summary.md")] if applies(params) else [])
 
 
 def seeds_frame(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
@@ -46,6 +46,17 @@ def seeds_frame(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def summary_markdown(frame: pd.DataFrame) -> str:
+    """A row per run, a column per metric: `mean ± sd (n)` over seeds (the short form for a README)."""
+    def cell(r: pd.Series) -> str:
+        return f"{r['mean']:.1f}" + ("" if pd.isna(r["sd"]) else f" ± {r['sd']:.1f}") + f" ({int(r['seeds'])})"
+    wide = (frame.assign(cell=frame.apply(cell, axis=1))
+            .pivot(index="run", columns="metric", values="cell")
+            .reindex(index=list(dict.fromkeys(frame["run"])), columns=[m for m in METRICS if m in set(frame["metric"])]))
+    return (wide.reset_index().to_markdown(index=False) + "\n\nmean ± sd over training seeds (the number of seeds in "
+            "brackets); each seed's value with its interval over queries: seeds.md.\n")
+
+
 def write_seeds(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
     frame = seeds_frame(params, long)
     out = Path(paths.tables_dir(params))
@@ -54,4 +65,5 @@ def write_seeds(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
             "spread from model initialisation and batch order, with the data (world, splits) fixed by data_seed; "
             "each seed's interval is a 95% bootstrap over queries.\n")
     write_text(out / "seeds.md", frame.to_markdown(index=False, floatfmt=".1f") + note)
+    write_text(out / "seeds_summary.md", summary_markdown(frame))
     return frame

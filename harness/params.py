@@ -103,9 +103,11 @@ SCHEMA: dict[str, Any] = {
                     "index": {"type": "object"},
                     # evaluate the model another pipeline trained under this run id (no train stage here)
                     "from": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+                    "from_run": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},  # its run id there
                     "seed": _INT,  # this run's training seed (default: the first of train_seeds)
                     "replicate_of": {"type": "string"},  # the run this one repeats with another training seed
                 },
+                "dependentRequired": {"from_run": ["from"]},
             },
         },
     },

@@ -22,8 +22,10 @@ def data_dir(params: dict[str, Any]) -> Path:
 
 
 def model_dir(params: dict[str, Any], run_id: str) -> Path:
-    """A run's model; `runs.<id>.from: <pipeline>` evaluates the model that pipeline trained (no retraining)."""
-    return Path("models") / params["runs"].get(run_id, {}).get("from", params["profile"]) / run_id
+    """A run's model; `runs.<id>.from: <pipeline>` evaluates the model that pipeline trained (no retraining), under
+    the same run id or the one `from_run` names."""
+    run = params["runs"].get(run_id, {})
+    return Path("models") / run.get("from", params["profile"]) / run.get("from_run", run_id)
 
 
 def reader_dir(params: dict[str, Any]) -> Path:

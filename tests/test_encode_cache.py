@@ -123,3 +123,11 @@ def test_query_encodings_are_reused_only_for_the_same_questions_and_images(tmp_p
     assert hit == (change is None) and m.calls == (1 if change is None else 2)
     if change is None:
         np.testing.assert_array_equal(first.vectors, second.vectors)
+
+
+def test_a_model_with_a_scalar_integer_buffer_has_a_weights_digest():
+    """BatchNorm keeps `num_batches_tracked` as a 0-dim int64: CNN vision encoders (ResNet) carry one."""
+    m = torch.nn.BatchNorm1d(3)
+    before = encode_cache.weights_digest(m)
+    m.num_batches_tracked += 1
+    assert encode_cache.weights_digest(m) != before

@@ -86,6 +86,28 @@ def test_a_run_from_another_pipeline_is_evaluated_without_a_train_stage(tmp_path
     assert "models/toy/dpr" in stages["index-dpr-full"]["deps"]
 
 
+def test_a_replicate_can_evaluate_another_pipelines_run_under_its_own_id(tmp_path):
+    (tmp_path / "pipelines/study").mkdir(parents=True)
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    (tmp_path / "pipelines/study/overrides.yaml").write_text(yaml.safe_dump(
+        {"profile": "study", "runs": {
+            "dpr_s13": {"method": "dpr", "from": "toy", "from_run": "dpr", "seed": 13, "replicate_of": "dpr"},
+            "dpr_s14": {"method": "dpr", "seed": 14, "replicate_of": "dpr"}}}))
+    stages = yaml.safe_load(dvcfile.rendered(tmp_path)["pipelines/study/dvc.yaml"])["stages"]
+    assert "train-dpr_s13" not in stages and "train-dpr_s14" in stages
+    assert "models/toy/dpr" in stages["index-dpr_s13-full"]["deps"]
+    assert "models/study/dpr_s14" in stages["index-dpr_s14-full"]["deps"]
+
+
+def test_from_run_without_from_is_one_line_naming_the_field(tmp_path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["runs"]["dpr"]["from_run"] = "dpr"
+    bad = tmp_path / "params.yaml"
+    bad.write_text(yaml.safe_dump(params))
+    with pytest.raises(InputError, match=r"params.yaml: field 'runs.dpr'.*from"):
+        load_params(bad)
+
+
 def test_subsets_of_one_seed_are_nested():
     pids = [f"p{i}" for i in range(500)]
     small, large = subset_ids(pids, 50, 3), subset_ids(pids, 200, 3)

@@ -24,6 +24,14 @@ def applies(params: dict[str, Any]) -> bool:
     return any("replicate_of" in run for run in params["runs"].values())
 
 
+def replicate_groups(params: dict[str, Any]) -> dict[str, list[str]]:
+    """Each base run with the runs that repeat it over training seeds (a run without `replicate_of` is its own)."""
+    groups: dict[str, list[str]] = {}
+    for run_id, run in params["runs"].items():
+        groups.setdefault(run.get("replicate_of", run_id), []).append(run_id)
+    return groups
+
+
 def output_files(params: dict[str, Any]) -> list[Path]:
     out = paths.tables_dir(params)
     if not applies(params):
@@ -38,9 +46,7 @@ def seeds_plot_file(params: dict[str, Any]) -> Path:
 def seeds_frame(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
     """A row per (run, metric): seeds, mean, sd, min, max and each seed's `value [lo, hi]`."""
     task = main_task(params).name
-    groups: dict[str, list[str]] = {}
-    for run_id, run in params["runs"].items():
-        groups.setdefault(run.get("replicate_of", run_id), []).append(run_id)
+    groups = replicate_groups(params)
     rows = []
     for base, members in groups.items():
         for metric in METRICS:
@@ -71,9 +77,7 @@ def seeds_plot(params: dict[str, Any], long: pd.DataFrame, metric: str = "PR-Suc
     """Each seed's value with its 95% interval over queries, side by side per run, and the mean over seeds as a
     bar: the spread between seeds and the spread over queries in one picture."""
     task = main_task(params).name
-    groups: dict[str, list[str]] = {}
-    for run_id, run in params["runs"].items():
-        groups.setdefault(run.get("replicate_of", run_id), []).append(run_id)
+    groups = replicate_groups(params)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(groups) + 2), 4))
     for x, (base, members) in enumerate(groups.items()):
         sel = long[(long["task"] == task) & long["run"].isin(members) & (long["metric"] == metric)].sort_values("seed")

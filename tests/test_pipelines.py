@@ -202,7 +202,7 @@ def test_extends_names_an_existing_pipeline(tmp_path):
         dvcfile.merged_params(dvcfile.get("study", tmp_path), tmp_path)
 
 
-def test_several_train_seeds_repeat_each_run_and_the_seed_table_aggregates(tmp_path):
+def test_several_train_seeds_repeat_each_run_and_the_seed_table_aggregates(tmp_path, monkeypatch):
     """data_seed fixes the world and splits; each run repeats once per training seed, marked replicate_of."""
     import pandas as pd
 
@@ -222,5 +222,9 @@ def test_several_train_seeds_repeat_each_run_and_the_seed_table_aggregates(tmp_p
     assert "14: 44.0 [42.0, 46.0]" in row["per seed (value [95% interval over queries])"]
     from harness.report.seeds import summary_markdown
     assert "| dpr   | 42.0 ± 2.0 (3) " in summary_markdown(frame.reset_index())
+    from harness.report.seeds import seeds_plot, seeds_plot_file
+    monkeypatch.chdir(tmp_path)  # results/<profile>/plots/ is relative to the working directory
+    seeds_plot(params, pd.DataFrame(rows))
+    assert seeds_plot_file(params).read_bytes().startswith(b"\x89PNG")
     default = dvcfile.merged_params(dvcfile.get("default"))
     assert "dpr" in default["runs"] and run_seed(default, "dpr") == 13  # one seed: the runs as written

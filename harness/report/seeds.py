@@ -7,11 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import matplotlib
 
-from harness import paths
-from harness.atomic import write_text
-from harness.tasks import main_task
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from harness import paths  # noqa: E402
+from harness.atomic import atomic_path, write_text  # noqa: E402
+from harness.tasks import main_task  # noqa: E402
 
 METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "VQA")
 
@@ -20,17 +24,29 @@ def applies(params: dict[str, Any]) -> bool:
     return any("replicate_of" in run for run in params["runs"].values())
 
 
+def replicate_groups(params: dict[str, Any]) -> dict[str, list[str]]:
+    """Each base run with the runs that repeat it over training seeds (a run without `replicate_of` is its own)."""
+    groups: dict[str, list[str]] = {}
+    for run_id, run in params["runs"].items():
+        groups.setdefault(run.get("replicate_of", run_id), []).append(run_id)
+    return groups
+
+
 def output_files(params: dict[str, Any]) -> list[Path]:
     out = paths.tables_dir(params)
-    return ([Path(out) / f for f in ("seeds.md", "seeds.csv", "seeds_summary.md")] if applies(params) else [])
+    if not applies(params):
+        return []
+    return [Path(out) / f for f in ("seeds.md", "seeds.csv", "seeds_summary.md")] + [seeds_plot_file(params)]
+
+
+def seeds_plot_file(params: dict[str, Any]) -> Path:
+    return paths.plots_dir(params) / "seeds_pr_success_5.png"
 
 
 def seeds_frame(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
     """A row per (run, metric): seeds, mean, sd, min, max and each seed's `value [lo, hi]`."""
     task = main_task(params).name
-    groups: dict[str, list[str]] = {}
-    for run_id, run in params["runs"].items():
-        groups.setdefault(run.get("replicate_of", run_id), []).append(run_id)
+    groups = replicate_groups(params)
     rows = []
     for base, members in groups.items():
         for metric in METRICS:
@@ -57,6 +73,32 @@ def summary_markdown(frame: pd.DataFrame) -> str:
             "brackets); each seed's value with its interval over queries: seeds.md.\n")
 
 
+def seeds_plot(params: dict[str, Any], long: pd.DataFrame, metric: str = "PR-Success@5") -> None:
+    """Each seed's value with its 95% interval over queries, side by side per run, and the mean over seeds as a
+    bar: the spread between seeds and the spread over queries in one picture."""
+    task = main_task(params).name
+    groups = replicate_groups(params)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(groups) + 2), 4))
+    for x, (base, members) in enumerate(groups.items()):
+        sel = long[(long["task"] == task) & long["run"].isin(members) & (long["metric"] == metric)].sort_values("seed")
+        if sel.empty:
+            continue
+        values = sel["value"].astype(float).to_numpy()
+        offsets = [x + 0.5 * (i / max(1, len(sel) - 1) - 0.5) for i in range(len(sel))] if len(sel) > 1 else [x]
+        ax.bar(x, values.mean(), width=0.7, color="0.88", zorder=1)
+        err = [values - sel["lo"].astype(float).to_numpy(), sel["hi"].astype(float).to_numpy() - values]
+        ax.errorbar(offsets, values, yerr=err, fmt="o", ms=3, lw=0.8, capsize=2, color="C0", zorder=2)
+    ax.set_xticks(range(len(groups)), list(groups), rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel(f"{metric} (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{params['profile']}: {metric} per training seed (95% interval over queries);\n"
+                 "bar: the mean over seeds", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(seeds_plot_file(params)) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
 def write_seeds(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
     frame = seeds_frame(params, long)
     out = Path(paths.tables_dir(params))
@@ -66,4 +108,5 @@ def write_seeds(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
             "each seed's interval is a 95% bootstrap over queries.\n")
     write_text(out / "seeds.md", frame.to_markdown(index=False, floatfmt=".1f") + note)
     write_text(out / "seeds_summary.md", summary_markdown(frame))
+    seeds_plot(params, long)
     return frame

@@ -39,7 +39,7 @@ from harness.index.residual import ResidualCodec
 from harness.progress import bar
 
 ASSIGN_SLICE = 1 << 20  # tokens assigned to centroids at a time
-SCORE_BUDGET = 1 << 25  # elements of one [tokens, centroids] score block (128 MiB of float32)
+SCORE_BUDGET = 1 << 28  # elements of one [tokens, centroids] score block (1 GiB of float32)
 DENSE_SCORE_LIMIT = 1 << 22  # query tokens x documents below which approximate scores use a dense buffer
 
 
@@ -52,7 +52,8 @@ def _save(path: Path, arr: np.ndarray) -> None:
 def assign(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     """Index of the nearest (highest inner product) centroid of every row, in bounded memory."""
     out = torch.empty(len(x), dtype=torch.int64, device=x.device)
-    chunk = max(256, SCORE_BUDGET // max(1, len(centroids)))
+    # 65,536 rows a block up to 4,096 centroids (the blocks every committed index was assigned in), fewer past it
+    chunk = min(1 << 16, max(256, SCORE_BUDGET // max(1, len(centroids))))
     for s in range(0, len(x), chunk):
         out[s : s + chunk] = (x[s : s + chunk] @ centroids.T).argmax(1)
     return out

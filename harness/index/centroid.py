@@ -35,6 +35,7 @@ from harness.errors import InputError
 from harness.pagecache import release
 from harness.index.late import TokenStore
 from harness.index.maxsim import gather_packed, maxsim_packed, packed_rows
+from harness.index.postings import inverted_lists
 from harness.index.residual import ResidualCodec
 from harness.progress import bar
 
@@ -135,11 +136,8 @@ class CentroidIndex:
         bits = int(self.settings["residual_bits"])
         codec = ResidualCodec.fit(sample - centroids[self._assigner(centroids)(sample)], bits) if bits else None
         codes, residuals = self._shared_codes(emb, centroids, codec)
-        doc_of_token = np.repeat(np.arange(len(ids), dtype=np.int64), np.diff(emb.offsets))
-        pairs = np.unique(codes * len(ids) + doc_of_token)  # sorted by centroid, then document; deduplicated
-        list_docs = (pairs % len(ids)).astype(np.int32)
-        list_offsets = np.searchsorted(pairs // len(ids), np.arange(nlist + 1)).astype(np.int64)
-        _save(out_dir / "codes.npy", codes.astype(np.uint16 if nlist <= 1 << 16 else np.int32))
+        list_docs, list_offsets = inverted_lists(codes, emb.offsets, nlist)
+        _save(out_dir / "codes.npy", codes.astype(np.uint16) if nlist <= 1 << 16 else codes)
         _save(out_dir / "centroids.npy", centroids.cpu().numpy().astype(np.float32))
         _save(out_dir / "list_docs.npy", list_docs)
         _save(out_dir / "list_offsets.npy", list_offsets)
@@ -148,6 +146,8 @@ class CentroidIndex:
             _save(out_dir / "residual_cutoffs.npy", codec.cutoffs.cpu().numpy())
             _save(out_dir / "residual_values.npy", codec.values.cpu().numpy())
         write_json(out_dir / "settings.json", {"backend": self.backend, **self.settings, "nlist_used": nlist})
+        n_postings = len(list_docs)
+        del codes, residuals, list_docs  # search loads its own copies: the build's would double the peak
         self._load_lists(out_dir)
         ram = self.ram_bytes()
         files = ("centroids.npy", "list_docs.npy", "list_offsets.npy", "codes.npy", "residuals.npy",
@@ -156,7 +156,7 @@ class CentroidIndex:
                                                        if (out_dir / n).is_file())
         return IndexStats(self.backend, vectors=n_tok, items=len(ids), dim=dim, bytes_on_disk=disk,
                           build_seconds=time.perf_counter() - t0,
-                          extra={"nlist": nlist, "postings": int(len(list_docs)),
+                          extra={"nlist": nlist, "postings": n_postings,
                                  "bytes_per_token_ram": ram / max(1, n_tok), "bytes_per_token_disk": 2.0 * dim})
 
     def _assigner(self, centroids: torch.Tensor) -> Any:
@@ -180,7 +180,7 @@ class CentroidIndex:
             codec = k and ResidualCodec(k[0], torch.as_tensor(k[1]), torch.as_tensor(k[2]))
         nearest = self._assigner(centroids)
         lo, hi = shard_bounds(len(emb.tokens), group.rank, group.world)
-        codes = np.empty(hi - lo, dtype=np.int64)
+        codes = np.empty(hi - lo, dtype=np.int32)  # 4 B per token: a million passages hold 64M
         residuals = None if codec is None else np.empty((hi - lo, codec.packed_width(emb.tokens.shape[1])), np.uint8)
         for s in range(lo, hi, ASSIGN_SLICE):
             part = emb.tokens[s : min(hi, s + ASSIGN_SLICE)]
@@ -216,7 +216,7 @@ class CentroidIndex:
         self.list_offsets = torch.from_numpy(np.load(folder / "list_offsets.npy")).to(device)
         codes = np.load(folder / "codes.npy")
         # uint16 codes stay 2 bytes per token in RAM, held as an int16 view (torch has no uint16 indexing);
-        # `_interaction` widens the few it reads
+        # `_token_codes` widens the few it reads
         self.codes = torch.from_numpy(codes.view(np.int16) if codes.dtype == np.uint16 else codes).to(device)
         self.token_offsets = torch.from_numpy(self.store.offsets.astype(np.int64)).to(device)
         bits = int(self.settings["residual_bits"])
@@ -249,18 +249,29 @@ class CentroidIndex:
         cand = self._probe(q, scores, n_inter)
         return cand[self._interaction(scores, cand, int(self.settings["candidates"]))]
 
+    def _token_codes(self, rows: torch.Tensor) -> torch.Tensor:
+        """Centroid ids (int64) of token rows; uint16 codes are held as an int16 view, widened here."""
+        codes = self.codes[rows].long()
+        return codes & 0xFFFF if self.codes.dtype == torch.int16 else codes
+
     def _interaction(self, scores: torch.Tensor, cand: torch.Tensor, keep: int) -> torch.Tensor:
-        """3b. Centroid interaction (PLAID's second stage): MaxSim with every document token replaced by its
-        centroid, sum_i max_t S[i, code(t)], over the candidates; positions of the best `keep`."""
+        """3b. Centroid interaction (PLAID's second stage) over the candidates: positions of the best `keep`."""
+        return torch.topk(self.interaction_scores(scores, cand), min(keep, len(cand))).indices
+
+    def interaction_scores(self, scores: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
+        """MaxSim with every document token replaced by its centroid, sum_i max_t S[i, code(t)], for documents
+        `cand` given S [Lq, nlist]. Their tokens are gathered packed (no padding) as rows of S^T, [tokens, Lq],
+        then reduced per document by one scatter-max; an empty document scores 0."""
         starts = self.token_offsets[cand]
-        lengths = (self.token_offsets[cand + 1] - starts).clamp_min(1)
-        lmax = int(lengths.max()) if len(cand) else 1
-        pos = torch.minimum(torch.arange(lmax, device=cand.device)[None, :], (lengths - 1)[:, None])
-        codes = self.codes[(starts[:, None] + pos).clamp_max(len(self.codes) - 1)].long()
-        if self.codes.dtype == torch.int16:
-            codes &= 0xFFFF  # uint16 on disk, read through an int16 view
-        approx = scores[:, codes].amax(2).sum(0)  # [Lq, C, Lmax] -> [C]
-        return torch.topk(approx, min(keep, len(cand))).indices
+        lengths = self.token_offsets[cand + 1] - starts
+        total = int(lengths.sum())
+        doc = torch.repeat_interleave(torch.arange(len(cand), device=cand.device), lengths)
+        rows = torch.arange(total, device=cand.device) - torch.repeat_interleave(torch.cumsum(lengths, 0) - lengths,
+                                                                                 lengths) + starts[doc]
+        per_token = scores.T.contiguous().index_select(0, self._token_codes(rows))  # [tokens, Lq]
+        best = torch.full((len(cand), scores.shape[0]), float("-inf"), device=scores.device)
+        best.scatter_reduce_(0, doc[:, None].expand(-1, scores.shape[0]), per_token, reduce="amax")
+        return torch.where(torch.isfinite(best), best, 0.0).sum(1)
 
     def _probe(self, q: torch.Tensor, scores: torch.Tensor, n_keep: int) -> torch.Tensor:
         """Steps 2-3: candidate documents from the probed lists, the best `n_keep` by approximate MaxSim."""
@@ -299,8 +310,8 @@ class CentroidIndex:
         if self.codec is not None:
             rows, lengths = packed_rows(self.store.offsets, cand)
             idx = torch.from_numpy(rows).to(self.codes.device)
-            codes = self.codes[idx].long() & 0xFFFF if self.codes.dtype == torch.int16 else self.codes[idx].long()
-            block = self.codec.decode(self.centroids, codes, torch.from_numpy(self.residuals[rows]).to(q.device))
+            packed = torch.from_numpy(self.residuals[rows]).to(q.device)
+            block = self.codec.decode(self.centroids, self._token_codes(idx), packed)
         else:
             block, lengths = gather_packed(self.store.tokens, self.store.offsets, cand)
         scores = maxsim_packed(q, block.to(q.device), lengths)

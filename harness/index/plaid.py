@@ -102,12 +102,36 @@ class PlaidIndex:
             plaid_dir.mkdir(parents=True, exist_ok=True)
             indexer.run([[None]])
         write_json(out_dir / "settings.json", {"backend": self.backend, **self.settings})
+        build_seconds = time.perf_counter() - t0
         plaid_bytes = sum(f.stat().st_size for f in plaid_dir.rglob("*") if f.is_file())
         n_tok = int(emb.tokens.shape[0])
+        ram = PlaidIndex.load(out_dir).ram_bytes()
         return IndexStats(self.backend, vectors=n_tok, items=len(ids), dim=int(emb.tokens.shape[1]),
-                          bytes_on_disk=plaid_bytes, build_seconds=time.perf_counter() - t0,
-                          extra={"nbits": int(self.settings["nbits"]), "bytes_per_token_ram": plaid_bytes / n_tok,
+                          bytes_on_disk=plaid_bytes, build_seconds=build_seconds,
+                          extra={"nbits": int(self.settings["nbits"]), "bytes_per_token_ram": ram / n_tok,
                                  "bytes_per_token_disk": plaid_bytes / n_tok})
+
+    def ram_bytes(self) -> int:
+        """What the loaded searcher holds in memory: every tensor reachable from colbert-ai's IndexScorer (codec
+        centroids, which it widens to float32 on CPU, codes, residuals, IVF, document lengths, strided offsets),
+        each storage counted once. More than the files on disk: float16 centroids and int32 lengths widen."""
+        seen: dict[int, int] = {}
+
+        def walk(obj: Any, depth: int) -> None:
+            if isinstance(obj, torch.Tensor):
+                seen[obj.untyped_storage().data_ptr()] = obj.untyped_storage().nbytes()
+            elif depth < 4 and isinstance(obj, (list, tuple)):
+                for item in obj:
+                    walk(item, depth + 1)
+            elif depth < 4 and isinstance(obj, dict):
+                for item in obj.values():
+                    walk(item, depth + 1)
+            elif depth < 4 and hasattr(obj, "__dict__") and not isinstance(obj, type):
+                for item in vars(obj).values():
+                    walk(item, depth + 1)
+
+        walk(self.scorer, 0)
+        return sum(seen.values())
 
     @classmethod
     def load(cls, folder: Path) -> "PlaidIndex":

@@ -8,7 +8,7 @@ residuals and its value sits inside it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ class ResidualCodec:
     bits: int
     cutoffs: torch.Tensor  # [2^bits - 1, dim], ascending per dimension
     values: torch.Tensor  # [2^bits, dim], the value each bucket decodes to
+    _table: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(cls, residuals: torch.Tensor, bits: int) -> "ResidualCodec":
@@ -62,9 +63,23 @@ class ResidualCodec:
         mask = (1 << self.bits) - 1
         return ((packed[:, :, None] >> shifts) & mask).reshape(len(packed), -1).long()
 
+    def byte_table(self) -> torch.Tensor:
+        """[width * 256, per_byte]: the values a packed byte decodes to, for every byte position; decoding is
+        then one row gather per byte instead of shifting, masking and indexing every code."""
+        if self._table is None:
+            per_byte, dim = 8 // self.bits, self.values.shape[1]
+            byte = torch.arange(256)
+            shifts = torch.arange(per_byte) * self.bits
+            bucket = (byte[:, None] >> shifts) & ((1 << self.bits) - 1)  # [256, per_byte]
+            dims = torch.arange(dim).view(-1, 1, per_byte)  # [width, 1, per_byte]: the dims byte w holds
+            self._table = self.values.float()[bucket[None], dims].reshape(-1, per_byte).contiguous()
+        return self._table
+
     def decode(self, centroids: torch.Tensor, codes: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
         """Unit-norm approximations [n, dim] of the tokens with centroid ids `codes` [n] and residuals `packed`."""
-        b = self.buckets(packed)
-        dims = torch.arange(b.shape[1], device=b.device)
-        approx = centroids[codes] + self.values.to(centroids.device)[b, dims]
+        n, width = packed.shape
+        table = self.byte_table().to(centroids.device)
+        rows = packed.long() + torch.arange(width, device=packed.device) * 256  # [n, width] rows of the table
+        approx = torch.nn.functional.embedding(rows, table).view(n, width * table.shape[1])
+        approx += centroids.index_select(0, codes)
         return torch.nn.functional.normalize(approx, dim=1)

@@ -313,6 +313,10 @@ def main() -> None:
     ap.add_argument("--passages", type=int, default=100000, help="synthetic corpus size (64 tokens each)")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--nlist", type=int, default=0, help="centroid engine: 0 = automatic")
+    ap.add_argument("--sample-per-centroid", type=int, default=64, help="centroid engine: k-means sample")
+    ap.add_argument("--kmeans-iters", type=int, default=8, help="centroid engine: k-means iterations")
+    ap.add_argument("--coarse-above", type=int, default=8192,
+                    help="centroid engine: above this many centroids, assign tokens through a coarse quantizer")
     ap.add_argument("--grid", default=",".join(format_setting(g) for g in CENTROID_GRID),
                     help="centroid settings NPROBExINTERACTIONxRERANK[rBITS] (or NPROBExRERANK[rBITS]), "
                          "comma-separated; rBITS re-ranks on residual codes of BITS bits")
@@ -343,7 +347,8 @@ def main() -> None:
         q = queries_for(docs, args.queries, 32, seed=1)
         meta = {"corpus": "synthetic", "passages": args.passages, "tokens_per_passage": 64}
     pids, qids = [f"p{i}" for i in range(len(docs))], [f"q{i}" for i in range(len(q))]
-    meta.update(tokens=int(docs.tokens.shape[0]), dim=int(docs.tokens.shape[1]), queries=len(q))
+    meta.update(tokens=int(docs.tokens.shape[0]), dim=int(docs.tokens.shape[1]), queries=len(q),
+                args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "probe"})
     print(f"{meta['corpus']}: {len(docs)} passages, {meta['tokens']} tokens, {len(q)} queries", flush=True)
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="late_bench_"))
@@ -366,8 +371,10 @@ def main() -> None:
             settings = [parse_setting(item) for item in args.grid.split(",")]
             built_stats: dict[int, dict] = {}
             for bits in sorted({s[3] for s in settings}):  # one index per residual width (same centroids: seed 0)
-                built = CentroidIndex({"nlist": args.nlist, "residual_bits": bits, "device": args.device}).build(
-                    docs, pids, work / f"centroid_r{bits}")
+                built = CentroidIndex({"nlist": args.nlist, "residual_bits": bits, "device": args.device,
+                                       "sample_per_centroid": args.sample_per_centroid,
+                                       "kmeans_iters": args.kmeans_iters, "coarse_above": args.coarse_above}
+                                      ).build(docs, pids, work / f"centroid_r{bits}")
                 built_stats[bits] = {"build_seconds": built.build_seconds, **built.extra}
                 meta["centroid_nlist"] = built.extra["nlist"]
             for nprobe, inter, cands, bits in settings:

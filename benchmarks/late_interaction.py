@@ -4,7 +4,10 @@ defaults, its k=100 defaults and a high-recall setting) when installed.
 
 Per setting: build seconds, bytes per token in RAM and on disk, batch-1 search ms p50 / p95 at k = 10 and 100
 (after warm-up), and mean top-10 overlap with `exact`. Then the Pareto check: for every PLAID point, the
-centroid settings at least as fast, at least as accurate and no bigger in resident bytes. With --rss, each
+centroid settings at least as fast, at least as accurate and no bigger in resident bytes. RAM is what each
+engine holds once loaded: the centroid engine's arrays (`CentroidIndex.ram_bytes`), every tensor colbert-ai's
+searcher holds for PLAID (`PlaidIndex.ram_bytes`: its float16 centroids are widened to float32 on CPU), the
+faiss index and its token-to-document map for faiss-twostage; resident adds the store pages a warm query stream left in memory. With --rss, each
 setting is also loaded and searched in a fresh process and its peak RSS (VmHWM: heap and touched mapped pages)
 reported, beside the baseline of a process that loads no index.
 
@@ -315,6 +318,8 @@ def main() -> None:
     ap.add_argument("--nlist", type=int, default=0, help="centroid engine: 0 = automatic")
     ap.add_argument("--sample-per-centroid", type=int, default=64, help="centroid engine: k-means sample")
     ap.add_argument("--kmeans-iters", type=int, default=8, help="centroid engine: k-means iterations")
+    ap.add_argument("--lloyd-iters", type=int, default=6,
+                    help="centroid engine: Lloyd-Max refinements of the residual buckets (0 = quantile buckets)")
     ap.add_argument("--coarse-above", type=int, default=8192,
                     help="centroid engine: above this many centroids, assign tokens through a coarse quantizer")
     ap.add_argument("--grid", default=",".join(format_setting(g) for g in CENTROID_GRID),
@@ -373,7 +378,8 @@ def main() -> None:
             for bits in sorted({s[3] for s in settings}):  # one index per residual width (same centroids: seed 0)
                 built = CentroidIndex({"nlist": args.nlist, "residual_bits": bits, "device": args.device,
                                        "sample_per_centroid": args.sample_per_centroid,
-                                       "kmeans_iters": args.kmeans_iters, "coarse_above": args.coarse_above}
+                                       "kmeans_iters": args.kmeans_iters, "coarse_above": args.coarse_above,
+                                       "residual_lloyd_iters": args.lloyd_iters}
                                       ).build(docs, pids, work / f"centroid_r{bits}")
                 built_stats[bits] = {"build_seconds": built.build_seconds, **built.extra}
                 meta["centroid_nlist"] = built.extra["nlist"]

@@ -126,3 +126,19 @@ def test_a_coarse_built_index_agrees_with_exact(world, tmp_path):
     CentroidIndex({"nlist": 64, "coarse_above": 16, "coarse_probe": 3, "nprobe": 6,
                    "candidates": 60}).build(docs, pids, tmp_path / "c")
     assert _overlap(ref, CentroidIndex.load(tmp_path / "c").search(queries, qids, 10), qids) >= 0.9
+
+
+def test_lloyd_refinement_lowers_the_decoding_error_and_values_are_bucket_means():
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.standard_normal((4000, 8)).astype(np.float32) * np.linspace(0.5, 2, 8, dtype=np.float32))
+    errors = []
+    for iters in (0, 1, 6):
+        codec = ResidualCodec.fit(x, 2, lloyd_iters=iters)
+        b = codec.buckets(torch.from_numpy(codec.encode(x)))
+        decoded = codec.values[b, torch.arange(8)]
+        errors.append(float(((decoded - x) ** 2).mean()))
+        if iters:  # each value is the mean of the residuals its bucket holds
+            for j in range(8):
+                for v in range(4):
+                    assert codec.values[v, j] == pytest.approx(float(x[b[:, j] == v, j].mean()), abs=1e-5)
+    assert errors[2] < errors[1] < errors[0]

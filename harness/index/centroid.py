@@ -134,7 +134,11 @@ class CentroidIndex:
         release(emb.tokens)  # the sampled rows' pages of a memory-mapped corpus
         centroids = spherical_kmeans(sample, nlist, int(self.settings["kmeans_iters"]), seed=0)
         bits = int(self.settings["residual_bits"])
-        codec = ResidualCodec.fit(sample - centroids[self._assigner(centroids)(sample)], bits) if bits else None
+        # Lloyd-Max refinement of the residual buckets: read only when set, so settings.json of indexes built
+        # without it keeps its keys
+        lloyd = int(self.settings.get("residual_lloyd_iters", 0))
+        residual_sample = sample - centroids[self._assigner(centroids)(sample)] if bits else None
+        codec = ResidualCodec.fit(residual_sample, bits, lloyd) if bits else None
         codes, residuals = self._shared_codes(emb, centroids, codec)
         list_docs, list_offsets = inverted_lists(codes, emb.offsets, nlist)
         _save(out_dir / "codes.npy", codes.astype(np.uint16) if nlist <= 1 << 16 else codes)

@@ -74,6 +74,18 @@ def release(part: np.ndarray) -> None:
         raise OSError(ctypes.get_errno(), "madvise failed")
 
 
+def take_rows(arr: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """arr[rows] for ascending `rows`, in chunks whose pages are released from this process once copied. A
+    gather across a memory-mapped file otherwise keeps every page it faulted in mapped, and the kernel maps
+    cached neighbours of each fault too (fault-around): sampling 262k rows of a 16 GB corpus mapped 12 GB."""
+    out = np.empty((len(rows),) + arr.shape[1:], dtype=arr.dtype)
+    for s in range(0, len(rows), chunk):
+        part = rows[s : s + chunk]
+        out[s : s + len(part)] = arr[part]
+        release(arr[int(part[0]) : int(part[-1]) + 1])
+    return out
+
+
 def advise_random(arr: np.ndarray) -> None:
     """Read only the pages touched (the default read-ahead pulls megabytes per random access)."""
     _mapping(arr).madvise(mmap.MADV_RANDOM)

@@ -63,3 +63,21 @@ def test_clustered_token_file_is_the_clustered_stream_in_float16(tmp_path):
     disk = clustered_token_file(tmp_path / "t.npy", 50, 8, 16, seed=4)
     assert disk.tokens.dtype == np.float16 and np.array_equal(disk.offsets, mem.offsets)
     assert np.array_equal(np.asarray(disk.tokens), mem.tokens.astype(np.float16))
+
+
+def test_take_rows_copies_the_rows_and_leaves_their_pages_unmapped(tmp_path):
+    from harness.pagecache import take_rows
+
+    data = (np.arange(1 << 19) % 2048).astype(np.float16)[:, None].repeat(64, 1)  # 64 MiB
+    np.save(tmp_path / "a.npy", data)
+    rows = np.sort(np.random.default_rng(0).choice(len(data), 20000, replace=False))  # ~every page
+    grown = {}
+    for chunk in (len(rows), 256):
+        mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+        before = _rss_file_bytes()
+        got = take_rows(mapped, rows, chunk=chunk) if chunk == 256 else np.asarray(mapped[rows])
+        grown[chunk] = _rss_file_bytes() - before
+        assert np.array_equal(got, data[rows])
+        del mapped
+    assert grown[len(rows)] > 32 << 20 and grown[256] < 8 << 20  # a plain gather keeps the pages mapped
+    assert np.array_equal(take_rows(data, rows[:0]), data[:0])

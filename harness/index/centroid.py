@@ -32,7 +32,7 @@ from harness.api import IndexStats, MultiVectorEmbeddings, Run
 from harness.atomic import atomic_path, write_json
 from harness.distributed.runtime import broadcast, current, gather_to_main, shard_bounds
 from harness.errors import InputError
-from harness.pagecache import release
+from harness.pagecache import release, take_rows
 from harness.index.late import TokenStore
 from harness.index.maxsim import gather_packed, maxsim_packed, packed_rows
 from harness.index.postings import inverted_lists
@@ -130,8 +130,7 @@ class CentroidIndex:
         rng = np.random.default_rng(0)
         n_sample = min(n_tok, int(self.settings["sample_per_centroid"]) * nlist)
         sample_rows = np.sort(rng.choice(n_tok, n_sample, replace=False))
-        sample = torch.as_tensor(np.asarray(emb.tokens[sample_rows], dtype=np.float32), device=device)
-        release(emb.tokens)  # the sampled rows' pages of a memory-mapped corpus
+        sample = torch.as_tensor(np.asarray(take_rows(emb.tokens, sample_rows), dtype=np.float32), device=device)
         centroids = spherical_kmeans(sample, nlist, int(self.settings["kmeans_iters"]), seed=0)
         bits = int(self.settings["residual_bits"])
         # Lloyd-Max refinement of the residual buckets: read only when set, so settings.json of indexes built

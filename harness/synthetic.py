@@ -66,20 +66,30 @@ def clustered_token_file(path: Path, n_items: int, tokens_per_item: int, dim: in
     return MultiVectorEmbeddings(tokens, np.arange(0, total + 1, tokens_per_item, dtype=np.int64))
 
 
-def queries_for(docs: MultiVectorEmbeddings, n_queries: int, tokens_per_query: int, seed: int,
-                shared: float = 0.5, noise: float = 0.6) -> MultiVectorEmbeddings:
-    """Queries that each paraphrase one random document: a `shared` fraction of their tokens are noisy copies
-    of its tokens, the rest are popular tokens, as a question shares some words with its passage."""
+def queries_with_sources(docs: MultiVectorEmbeddings, n_queries: int, tokens_per_query: int, seed: int,
+                         shared: float = 0.5, noise: float = 0.6) -> tuple[MultiVectorEmbeddings, np.ndarray]:
+    """Queries that each paraphrase one random document, and that document's index per query: a `shared`
+    fraction of their tokens are noisy copies of its tokens, the rest are popular tokens, as a question shares
+    some words with its passage. The source document is the one a good engine must find; the rest of an exact
+    top-10 is a near-tie among documents that share popular tokens."""
     dim = docs.tokens.shape[1]
     centres, popularity = cluster_centres(dim, 4096)
     rng = np.random.default_rng(seed + 2)
-    rows = []
+    rows, sources = [], []
     for _ in range(n_queries):
-        d = docs.item(int(rng.integers(len(docs))))
+        sources.append(int(rng.integers(len(docs))))
+        d = docs.item(sources[-1])
         n_shared = max(1, int(shared * tokens_per_query))
         own = d[rng.integers(0, len(d), n_shared)]
         rest = centres[rng.choice(len(centres), size=tokens_per_query - n_shared, p=popularity)]
         q = np.concatenate([own, rest]) + noise * rng.standard_normal((tokens_per_query, dim)) / np.sqrt(dim)
         rows.append(_normalise(q))
-    return MultiVectorEmbeddings(np.concatenate(rows),
-                                 np.arange(0, n_queries * tokens_per_query + 1, tokens_per_query, dtype=np.int64))
+    queries = MultiVectorEmbeddings(np.concatenate(rows),
+                                    np.arange(0, n_queries * tokens_per_query + 1, tokens_per_query, dtype=np.int64))
+    return queries, np.array(sources, dtype=np.int64)
+
+
+def queries_for(docs: MultiVectorEmbeddings, n_queries: int, tokens_per_query: int, seed: int,
+                shared: float = 0.5, noise: float = 0.6) -> MultiVectorEmbeddings:
+    """The queries of `queries_with_sources`, without their sources."""
+    return queries_with_sources(docs, n_queries, tokens_per_query, seed, shared, noise)[0]

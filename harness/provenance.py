@@ -16,6 +16,9 @@ from harness.errors import InputError
 
 ALLOW_DIRTY_ENV = "FLMR_BENCH_ALLOW_DIRTY"
 LIBRARIES = ("torch", "transformers", "faiss-cpu", "faiss-gpu-cu12", "numpy", "bm25s", "dvc", "flmr-bench")
+# The locked environments (README: "The locked environment"): exact versions of every installed package.
+LOCKS = (Path(__file__).resolve().parent.parent / "locks" / "cpu.txt",
+         Path(__file__).resolve().parent.parent / "locks" / "gpu.txt")
 
 
 def _is_output(path: str) -> bool:
@@ -85,13 +88,69 @@ def hash_files(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def library_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
+def read_lock(path: Path) -> dict[str, str]:
+    """{package: version} from a lock file's `name==version` lines (comments and blank lines skipped)."""
+    pins = {}
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
             continue
+        name, sep, version = line.partition("==")
+        if not sep or not name.strip() or not version.strip():
+            raise InputError(path, f"line {n}", f"expected `name==version`, got {line!r}")
+        pins[name.strip()] = version.strip()
+    return pins
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def lock_differences(pins: dict[str, str]) -> list[str]:
+    """Pinned packages whose installed version is another (a local label such as +cpu is a build, not a version)."""
+    out = []
+    for name, want in sorted(pins.items()):
+        got = _installed(name)
+        if got is None or got.split("+", 1)[0] != want.split("+", 1)[0]:
+            out.append(f"{name} {got or 'missing'} (lock {want})")
+    return out
+
+
+def locked_environments() -> dict[str, dict[str, str]]:
+    """{lock name: pins}: the CPU lock, and the GPU lock as it is installed (locks/gpu.txt on top of the CPU lock,
+    faiss-gpu in place of faiss-cpu)."""
+    cpu_path, gpu_path = LOCKS
+    if not cpu_path.is_file():
+        return {}
+    cpu = read_lock(cpu_path)
+    out = {"locks/cpu.txt": cpu}
+    if gpu_path.is_file():
+        out["locks/gpu.txt"] = {**{k: v for k, v in cpu.items() if k != "faiss-cpu"}, **read_lock(gpu_path)}
+    return out
+
+
+def lock_state() -> dict[str, Any]:
+    """Which lock this environment was installed from: the one it differs least from, its sha256 and the
+    packages that differ (none when the environment is the lock)."""
+    best: dict[str, Any] = {"file": None, "sha256": None, "differs": ["no lock file found"], "matches": False}
+    for name, pins in locked_environments().items():
+        differs = lock_differences(pins)
+        if best["file"] is None or len(differs) < len(best["differs"]):
+            path = LOCKS[0].parent / Path(name).name
+            best = {"file": name, "sha256": sha256_file(path), "differs": differs[:20], "matches": not differs}
+    return best
+
+
+def library_versions() -> dict[str, Any]:
+    out: dict[str, Any] = {"python": platform.python_version()}
+    for lib in LIBRARIES:
+        version = _installed(lib)
+        if version is not None:
+            out[lib] = version
+    out["lock"] = lock_state()
     return out
 
 
@@ -101,3 +160,12 @@ def device_info(device: str) -> dict[str, Any]:
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+if __name__ == "__main__":  # `python -m harness.provenance --check-lock`: is this environment a lock? (make install)
+    import sys
+
+    state = lock_state()
+    if not state["matches"]:
+        sys.exit(f"error: the environment differs from {state['file']}: {', '.join(state['differs'])}")
+    print(f"environment = {state['file']} (sha256 {state['sha256'][:12]})")

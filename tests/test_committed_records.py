@@ -34,3 +34,35 @@ def test_record_comes_from_a_clean_commit_in_this_history(path):
     if ancestor is None:
         pytest.skip("no git history here")
     assert ancestor, f"{path}: commit {git['sha']} is not in this branch's history"
+
+
+LOCK = ROOT / "locks" / "cpu.txt"
+
+
+def test_the_lock_pins_every_package_exactly():
+    from harness.provenance import read_lock
+
+    pins = read_lock(LOCK)
+    assert {"torch", "transformers", "tokenizers", "numpy", "faiss-cpu", "scipy", "pandas", "dvc"} <= set(pins)
+    assert all(v[0].isdigit() for v in pins.values())
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: str(p.relative_to(ROOT / "results")))
+def test_record_was_made_in_the_locked_environment(path):
+    """A committed number was made with the locked versions, so a fresh install from the lock reproduces it."""
+    from harness.provenance import read_lock, sha256_file
+
+    pins = {k.lower(): v for k, v in read_lock(LOCK).items()}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    libraries = record["provenance"]["libraries"] if "provenance" in record else record["libraries"]
+    for name, version in libraries.items():
+        if name in ("python", "lock", "flmr-bench"):
+            continue
+        assert name in pins, f"{path}: {name} is not in locks/cpu.txt"
+        assert version.split("+")[0] == pins[name].split("+")[0], (
+            f"{path}: made with {name} {version}, the lock pins {pins[name]}: regenerate the table or restore the lock")
+    lock = libraries.get("lock")
+    if lock is not None:  # records made since the lock exists name it
+        assert lock["matches"], f"{path}: the environment differed from the lock: {lock['differs']}"
+        if lock["file"] == "locks/cpu.txt":
+            assert lock["sha256"] == sha256_file(LOCK), f"{path}: made under another version of locks/cpu.txt"

@@ -1,5 +1,6 @@
-"""Text backbones from a hub id (pinned revision), a local folder, the offline MiniLM package, or a tiny
-random-init config. A saved model folder holds its own config and tokenizer, so loading needs no network."""
+"""Text backbones from a hub id (pinned revision, fetched as a snapshot by harness/hub.py), a local folder, the
+offline MiniLM package, or a tiny random-init config. A saved model folder holds its own config and tokenizer, so
+loading needs no network."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, PreTrainedModel
 
 from harness.errors import InputError
+from harness.hub import local_folder
 
 
 def minilm_path() -> Path:
@@ -34,20 +36,21 @@ def load_tokenizer(spec: dict[str, Any]):
     source = spec.get("source", "tiny")
     if source in ("tiny", "minilm"):
         return AutoTokenizer.from_pretrained(str(minilm_path()))
-    return AutoTokenizer.from_pretrained(source, **_hub_kwargs(spec))
+    return AutoTokenizer.from_pretrained(backbone_folder(spec))
 
 
-def _hub_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
-    source = spec["source"]
-    if Path(source).exists():
-        return {}
-    revision = spec.get("revision")
-    if not revision:
-        raise InputError("params", "backbone.revision", f"hub id {source!r} needs a pinned revision (commit sha)")
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise InputError("params", "backbone.source",
-                         f"hub id {source!r} cannot be fetched offline; point backbone.source at a local copy")
-    return {"revision": revision}
+def backbone_folder(spec: dict[str, Any]) -> str:
+    """The local folder of a backbone given as a folder or a pinned hub id."""
+    return local_folder(spec, ("params", "backbone.revision"))
+
+
+def check_loaded(info: dict[str, Any], source: str, field: str, tolerated: tuple[str, ...] = ("pooler.",)) -> None:
+    """A checkpoint whose weights did not reach the model would train from random weights without a word: a
+    missing tensor (other than the unused heads in `tolerated`) is an error naming the checkpoint."""
+    missing = [k for k in info.get("missing_keys", []) if not k.startswith(tolerated)]
+    if missing:
+        raise InputError(source, field, f"{len(missing)} weights missing from the checkpoint (first: {missing[0]}): "
+                         "not the architecture the params name")
 
 
 def build_text_encoder(spec: dict[str, Any], vocab_size: int, seed: int) -> PreTrainedModel:
@@ -64,11 +67,14 @@ def build_text_encoder(spec: dict[str, Any], vocab_size: int, seed: int) -> PreT
         return AutoModel.from_config(cfg)
     if source == "minilm":
         return AutoModel.from_pretrained(str(minilm_path()))
+    folder = backbone_folder(spec)
     try:
-        return AutoModel.from_pretrained(source, **_hub_kwargs(spec))
+        model, info = AutoModel.from_pretrained(folder, output_loading_info=True)
     except OSError as exc:
         raise InputError("params", "backbone.source",
                          f"cannot load {source!r} ({str(exc).splitlines()[0]}); use a local path if offline") from None
+    check_loaded(info, source, "backbone.source")
+    return model
 
 
 def encoder_from_config(config: dict[str, Any]) -> PreTrainedModel:

@@ -176,9 +176,9 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_resolve(args: argparse.Namespace) -> int:
-    from harness.data.fetch import resolve_revisions
+    from harness.pins import pin
 
-    for line in resolve_revisions(_params(args)):
+    for line in pin(_params(args)):
         print(line)
     return 0
 
@@ -204,8 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     sp = add("fetch", cmd_fetch, "stage 0: download and verify what the pipeline needs from the hub (nothing for toy)")
-    sp.add_argument("--resolve", action="store_true",
-                    help="write the commit each card's `revision: null` resolves to into the card (needs the hub)")
+    sp.add_argument("--resolve", action="store_true", help="the same as `pin`")
+    add("pin", cmd_fetch_resolve, "pin every hub id the pipeline names (dataset cards, backbones, vision encoders, "
+                                  "reader) to the commit the hub serves now; then commit the pins")
     add("prepare", cmd_prepare, "stage 1: write the dataset folder data/<name>/")
     add("train", cmd_train, "stage 2: train one run under the shared protocol -> models/<profile>/<run>/", run=True)
     add("index", cmd_index, "stage 3: encode the corpus and build the index -> indexes/<profile>/<run>/", run=True)

@@ -194,7 +194,10 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
 
     data = str(paths.data_dir(params))
     fetch_out = str(paths.fetch_record(params))
-    stage("fetch", "fetch", _code("fetch"), ["dataset", "requires"] if "requires" in params else ["dataset"],
+    from harness.data.fetch import needed
+
+    cards = sorted({str(card) for card, _ in needed(params)})  # what the download is checked against
+    stage("fetch", "fetch", [*cards, *_code("fetch")], ["dataset", "requires"] if "requires" in params else ["dataset"],
           [uncached(fetch_out)])
     stage("prepare", "prepare", [fetch_out, *_code("prepare")], ["data_seed", "dataset"], [data])
     targets = {}

@@ -21,7 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.backbones import _hub_kwargs
+from harness.backbones import check_loaded
+from harness.hub import local_folder
 from harness.errors import InputError
 
 
@@ -105,21 +106,22 @@ def build_vision_encoder(spec: dict[str, Any], seed: int = 0) -> VisionEncoder:
         model = _cls(fam.model)(config)
         size = int(getattr(config, "image_size", 0) or spec.get("image_size", CNN_IMAGE_SIZE))
         return VisionEncoder(name, model.eval(), _tiny_processor(fam, size), size)
-    kwargs = _hub_kwargs({"source": source, "revision": spec.get("revision")})
+    folder = local_folder({"source": source, "revision": spec.get("revision")}, ("params", "vision.revision"))
     try:
-        model = _cls(fam.model).from_pretrained(source, **kwargs)
+        model, info = _cls(fam.model).from_pretrained(folder, output_loading_info=True)
     except (OSError, ValueError) as exc:
         raise InputError("params", "vision.source", f"cannot load {source!r} as {name} "
                                                     f"({str(exc).splitlines()[0]})") from None
+    check_loaded(info, source, "vision.source", tolerated=())
     size = int(getattr(model.config, "image_size", 0) or spec.get("image_size", CNN_IMAGE_SIZE))
     processor = None
-    if Path(source).is_dir() and not (Path(source) / "preprocessor_config.json").is_file():
+    if not (Path(folder) / "preprocessor_config.json").is_file():
         processor = _tiny_processor(fam, size)  # a folder with weights only: the family's default preprocessing
     if processor is None:
         from transformers import AutoImageProcessor
 
         try:
-            processor = AutoImageProcessor.from_pretrained(source, **kwargs)
+            processor = AutoImageProcessor.from_pretrained(folder)
         except (OSError, ValueError) as exc:
             raise InputError("params", "vision.source", f"no image processor for {source!r} "
                                                         f"({str(exc).splitlines()[0]})") from None

@@ -97,7 +97,7 @@ def _card_folder(tmp_path: Path) -> Path:
 def test_resolve_pins_the_served_commit_into_the_card(tmp_path: Path, monkeypatch):
     import huggingface_hub
 
-    from harness.data.fetch import resolve_revisions
+    from harness.pins import pin as resolve_revisions
 
     card = _card_folder(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -105,7 +105,8 @@ def test_resolve_pins_the_served_commit_into_the_card(tmp_path: Path, monkeypatc
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda: type("Api", (), {
         "dataset_info": lambda self, repo: type("Info", (), {"sha": sha})()})())
     lines = resolve_revisions(_gs_params())
-    assert lines == [f"datasets/okvqa_gs/card.yaml: BByrneLab/OKVQA_FLMR_preprocessed_GoogleSearch_passages pinned at {sha}"]
+    assert lines[0] == f"datasets/okvqa_gs/card.yaml: BByrneLab/OKVQA_FLMR_preprocessed_GoogleSearch_passages pinned at {sha}"
+    assert lines[-1].startswith("commit the pins") and "datasets/okvqa_gs/card.yaml" in lines[-1]
     text = card.read_text()
     assert yaml.safe_load(text)["source"]["revision"] == sha
     assert text.startswith("# The Google Search corpus")  # the card's comments and layout are kept
@@ -113,7 +114,7 @@ def test_resolve_pins_the_served_commit_into_the_card(tmp_path: Path, monkeypatc
 
 
 def test_resolve_offline_is_one_line_and_leaves_the_card(tmp_path: Path, monkeypatch):
-    from harness.data.fetch import resolve_revisions
+    from harness.pins import pin as resolve_revisions
 
     card = _card_folder(tmp_path)
     before = card.read_text()

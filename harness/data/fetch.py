@@ -5,7 +5,6 @@ hub (toy, okvqa_mini) writes only the record. Hub access happens here and nowher
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,8 @@ import yaml
 from harness.atomic import write_json, write_text
 from harness.data.corpora import HUB_CORPORA
 from harness.errors import InputError
+from harness.hub import snapshot
 from harness.provenance import sha256_file
-
-SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def read_card(path: Path) -> dict[str, Any]:
@@ -47,23 +45,27 @@ def needed(params: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def download(card: Path, src: dict[str, Any]) -> Path:
+    """The card's repository at its pinned commit into its download folder (harness/hub.py: resumable)."""
     repo, revision = src["repo"], src.get("revision")
     folder = Path(src.get("local") or f"downloads/{card.parent.name}")
-    if not revision or not SHA.match(str(revision)):
-        raise InputError(card, "source.revision", f"{repo} needs a pinned 40-hex commit sha, got {revision!r}")
     try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()  # its retry warnings would bury the one line below
-        snapshot_download(repo_id=repo, repo_type="dataset", revision=revision, local_dir=str(folder),
-                          allow_patterns=src.get("allow_patterns"))
-    except Exception as exc:  # offline, DNS, HTTP or auth errors all end the same way
-        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise InputError(card, "source.repo", f"cannot download {repo}@{revision[:12]} ({reason}); copy its "
-                                              f"parquet files into {folder}/ (or set `local` to a copy) and "
-                                              "run again: files already there are verified, not fetched") from None
+        snapshot(repo, revision, where=(card, "source.revision"), repo_type="dataset",
+                 allow_patterns=src.get("allow_patterns"), local_dir=folder)
+    except InputError as exc:
+        if "pinned 40-hex" in exc.problem:
+            raise
+        raise InputError(card, "source.repo", f"{exc.problem}; or copy its parquet files into {folder}/ (or set "
+                                              "`local` to a copy) and run again: files already there are verified, "
+                                              "not fetched") from None
     return folder
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of every file under `folder`: what a download changed."""
+    if not folder.is_dir():
+        return {}
+    return {str(f.relative_to(folder)): (f.stat().st_size, f.stat().st_mtime_ns) for f in folder.rglob("*")
+            if f.is_file() and ".cache" not in f.parts}
 
 
 def verify(card: Path, src: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def verify(card: Path, src: dict[str, Any], folder: Path) -> dict[str, Any]:
 
         found = split_files(folder, split)
         if not found:
-            continue
+            raise InputError(card, f"expected_counts.{split}", f"no parquet files for split {split!r} in {folder}")
         n = sum(pq.read_metadata(f).num_rows for f in found)
         if expected is not None and n != int(expected):
             raise InputError(card, f"expected_counts.{split}", f"found {n} rows in {folder}, the card expects {expected}")
@@ -104,9 +106,11 @@ def fetch(params: dict[str, Any], out: Path) -> dict[str, Any]:
         folder = Path(src.get("local") or f"downloads/{card.parent.name}")
         how = "verified before"
         if not (folder / COMPLETE).is_file():
+            before = _listing(folder)
             try:
                 download(card, src)
-                how = "downloaded"
+                # a download that fetched nothing (the files were already there) is not a download
+                how = "downloaded" if _listing(folder) != before else "local copy (nothing fetched)"
             except InputError:
                 if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
                     raise
@@ -116,40 +120,3 @@ def fetch(params: dict[str, Any], out: Path) -> dict[str, Any]:
         record["downloads"].append({"card": str(card), "how": how, **checked})
     write_json(out, record)
     return record
-
-
-def _pin_in_card(card: Path, repo: str, sha: str) -> None:
-    """Replace the `revision:` line that follows `repo: <repo>` in the card, keeping its layout and comments."""
-    lines = card.read_text(encoding="utf-8").splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if re.match(rf"^\s*repo:\s*{re.escape(repo)}\s*(#.*)?$", line)), None)
-    for i in range(start + 1 if start is not None else len(lines), len(lines)):
-        m = re.match(r"^(\s*revision:\s*)(\S+)(.*)$", lines[i].rstrip("\n"))
-        if m:
-            lines[i] = f"{m.group(1)}{sha}   # resolved by `python -m harness fetch --resolve`\n"
-            write_text(card, "".join(lines))
-            return
-    raise InputError(card, "source.revision", f"no `revision:` line after `repo: {repo}` to pin")
-
-
-def resolve_revisions(params: dict[str, Any]) -> list[str]:
-    """Pin every card this pipeline needs whose revision is null to the commit the hub serves now, so every
-    later fetch is pinned. Needs the hub; offline it is one line naming the repository."""
-    done = []
-    for card, src in needed(params):
-        repo, revision = src["repo"], src.get("revision")
-        if revision and SHA.match(str(revision)):
-            done.append(f"{card}: {repo} already pinned at {revision}")
-            continue
-        try:
-            from huggingface_hub import HfApi
-            from huggingface_hub.utils import logging as hf_logging
-
-            hf_logging.set_verbosity_error()
-            sha = HfApi().dataset_info(repo).sha
-        except Exception as exc:  # offline, DNS, HTTP or auth errors all end the same way
-            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-            raise InputError(card, "source.revision", f"cannot resolve {repo} on the hub ({reason}); run "
-                             "`python -m harness fetch --resolve` where the hub is reachable") from None
-        _pin_in_card(card, repo, sha)
-        done.append(f"{card}: {repo} pinned at {sha}")
-    return done or ["nothing to resolve: this pipeline needs nothing from the hub"]

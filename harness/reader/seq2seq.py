@@ -18,6 +18,7 @@ from torch.nn import functional as F
 from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
 from harness import backbones, modeling
+from harness.hub import local_folder
 from harness.api import Passage, Query
 from harness.distributed.in_batch import global_mean
 from harness.text import query_text
@@ -46,8 +47,10 @@ class Seq2SeqReader(nn.Module):
             torch.manual_seed(seed)
             model = T5ForConditionalGeneration(cfg)
         else:
-            tok = AutoTokenizer.from_pretrained(spec["source"], **backbones._hub_kwargs(spec))
-            model = T5ForConditionalGeneration.from_pretrained(spec["source"], **backbones._hub_kwargs(spec))
+            folder = local_folder(spec, ("params", "reader.backbone.revision"))
+            tok = AutoTokenizer.from_pretrained(folder)
+            model, info = T5ForConditionalGeneration.from_pretrained(folder, output_loading_info=True)
+            backbones.check_loaded(info, spec["source"], "reader.backbone.source", tolerated=())
         return cls(model, tok, params)
 
     def save(self, out_dir: Path) -> None:

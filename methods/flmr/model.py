@@ -33,20 +33,26 @@ def build_vision(spec: dict[str, Any], seed: int) -> VisionEncoder:
 
 
 def colbert_linear_weight(spec: dict[str, Any]) -> torch.Tensor | None:
-    """ColBERT checkpoints (e.g. colbert-ir/colbertv2.0) keep their projection as `linear.weight` beside the
-    BERT weights; AutoModel drops it, so read it from the checkpoint folder. None for other backbones."""
-    source = spec.get("source", "tiny")
-    if source in ("tiny", "minilm") or not Path(source).is_dir():
-        return None  # hub ids: point `source` at a local copy to bring the projection along
-    folder = Path(source)
+    """ColBERT checkpoints (e.g. colbert-ir/colbertv2.0: `bert.*` and `linear.weight`) keep their projection
+    beside the BERT weights; AutoModel drops it, so read it from the checkpoint folder (a hub id's pinned snapshot
+    or a local copy). None for backbones that have none; a ColBERT checkpoint without it is an error."""
+    if spec.get("source", "tiny") in ("tiny", "minilm"):
+        return None
+    folder = Path(backbones.backbone_folder(spec))
+    weight = None
     if (folder / "model.safetensors").is_file():
         from safetensors import safe_open
 
         with safe_open(str(folder / "model.safetensors"), framework="pt") as f:
-            return f.get_tensor("linear.weight") if "linear.weight" in f.keys() else None
-    if (folder / "pytorch_model.bin").is_file():
-        return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True).get("linear.weight")
-    return None
+            weight = f.get_tensor("linear.weight") if "linear.weight" in f.keys() else None
+    elif (folder / "pytorch_model.bin").is_file():  # a local copy only: hub snapshots fetch safetensors
+        weight = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True).get("linear.weight")
+    config = folder / "config.json"
+    is_colbert = config.is_file() and "colbert" in config.read_text(encoding="utf-8").lower()
+    if weight is None and is_colbert:
+        raise InputError(folder, "linear.weight", "a ColBERT checkpoint without its projection: the run would start "
+                                                  "from a random one")
+    return weight
 
 
 class FLMRRetriever(nn.Module):

@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizer
 
 from harness.errors import InputError
+from harness.hub import local_folder
 from harness.vision_encoders import build_vision_encoder
 from methods.flmr.model import FLMRRetriever
 
@@ -81,8 +82,11 @@ def load_tokenizer(folder: Path):
     return AutoTokenizer.from_pretrained(str(tok_dir))
 
 
-def load_official(folder: str | Path, overrides: dict[str, Any] | None = None) -> FLMRRetriever:
-    folder = Path(folder)
+def load_official(source: str | Path, overrides: dict[str, Any] | None = None,
+                  revision: str | None = None) -> FLMRRetriever:
+    """An official FLMR checkpoint from a local folder, or from a hub id (e.g. LinWeizheDragon/FLMR) at a pinned
+    `revision`, fetched as a snapshot (harness/hub.py) and then read by the same code as a folder."""
+    folder = Path(local_folder({"source": str(source), "revision": revision}, ("params", "revision")))
     cfg_path = folder / "config.json"
     if not cfg_path.is_file():
         raise InputError(cfg_path, "-", "not found: point at a local copy of the checkpoint folder")
@@ -98,7 +102,7 @@ def load_official(folder: str | Path, overrides: dict[str, Any] | None = None) -
               "use_vision_text": True, "use_image_features": "mapping.0.weight" in state, "use_rois": False,
               "num_rois": 9, "visual_tokens": visual,
               "mapping_hidden": int(state["mapping.0.weight"].shape[0]) if "mapping.0.weight" in state else 2048,
-              "vision": {"source": str(folder), "freeze": True}, "pretrain_mapping": {"steps": 0},
+              "vision": {"source": str(source), "revision": revision, "freeze": True}, "pretrain_mapping": {"steps": 0},
               "encode_batch_size": 32, **(overrides or {})}
     text = BertModel(text_cfg, add_pooling_layer="text_encoder.pooler.dense.weight" in state)
     text.resize_token_embeddings(int(state["text_encoder.embeddings.word_embeddings.weight"].shape[0]))

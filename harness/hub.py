@@ -32,7 +32,8 @@ def is_pinned(revision: Any) -> bool:
     return bool(revision) and bool(SHA.match(str(revision)))
 
 
-def _mirror() -> Path | None:
+def mirror_root() -> Path | None:
+    """The mirror folder in use, if any."""
     root = os.environ.get(MIRROR_ENV)
     return Path(root) if root else None
 
@@ -49,7 +50,7 @@ def snapshot(repo_id: str, revision: Any, *, where: tuple[Any, str], repo_type: 
         raise InputError(where[0], where[1], f"hub id {repo_id!r} needs a pinned 40-hex commit sha, got {revision!r} "
                          "(`python -m harness --params <params> pin` writes them where the hub is reachable)")
     patterns = allow_patterns if allow_patterns is not None else (MODEL_FILES if repo_type == "model" else None)
-    mirror = _mirror()
+    mirror = mirror_root()
     if mirror is not None:
         folder = mirror / repo_id / str(revision)
         if not folder.is_dir():
@@ -87,7 +88,7 @@ def local_folder(spec: dict[str, Any], where: tuple[Any, str]) -> str:
 
 def resolve_commit(repo_id: str, repo_type: str = "model", where: tuple[Any, str] = ("params", "revision")) -> str:
     """The commit the hub (or the mirror) serves for `repo_id` now."""
-    mirror = _mirror()
+    mirror = mirror_root()
     if mirror is not None:
         found = sorted(p.name for p in (mirror / repo_id).glob("*") if p.is_dir() and SHA.match(p.name))
         if len(found) != 1:

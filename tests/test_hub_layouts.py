@@ -155,3 +155,44 @@ def test_official_flmr_checkpoint_from_a_hub_id_loads_its_mapping_network(mirror
     assert mapping, "the fixture has a mapping network"
     own = model.mapping.state_dict()
     assert all(torch.equal(own[k], v) for k, v in mapping.items())
+
+
+def _hub_checkpoint(family: str, folder: Path) -> None:
+    """A tiny model of the class the hub repository holds: whole CLIP and SigLIP models (both towers), DINOv2 and
+    ViT backbones, a ConvNeXt image classifier."""
+    import transformers as tf
+
+    from harness.vision_encoders import TINY_CONFIGS
+
+    torch.manual_seed(0)
+    tiny = TINY_CONFIGS[family]
+    text = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+            "vocab_size": 99}
+    model = {
+        "clip": lambda: tf.CLIPModel(tf.CLIPConfig(text_config=text, vision_config=tiny, projection_dim=16)),
+        "siglip": lambda: tf.SiglipModel(tf.SiglipConfig(text_config=text, vision_config=tiny)),
+        "dinov2": lambda: tf.Dinov2Model(tf.Dinov2Config(**tiny)),
+        "vit": lambda: tf.ViTModel(tf.ViTConfig(**tiny)),
+        "convnext": lambda: tf.ConvNextForImageClassification(tf.ConvNextConfig(**tiny, num_labels=3)),
+    }[family]()
+    model.save_pretrained(str(folder))
+
+
+def _vision_backbones_hub_runs() -> list[tuple[str, dict]]:
+    import yaml
+
+    params = yaml.safe_load((Path(__file__).resolve().parent.parent /
+                             "pipelines/vision_backbones_hub/params.yaml").read_text())
+    return [(run_id, run["params"]["vision"]) for run_id, run in params["runs"].items()]
+
+
+@pytest.mark.parametrize("run_id,vision", _vision_backbones_hub_runs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_vision_encoder_of_the_hub_study_loads_whole_from_its_hub_layout(mirror: Path, run_id, vision):
+    from harness.vision_encoders import build_vision_encoder
+
+    sha = fake_sha(vision["source"])
+    _hub_checkpoint(vision["family"], mirror / vision["source"] / sha)
+    enc = build_vision_encoder({**vision, "revision": sha})  # a missing weight would be an error here
+    assert enc.family == vision["family"]
+    with pytest.raises(InputError, match="pinned"):
+        build_vision_encoder({**vision, "revision": None})

@@ -13,7 +13,7 @@ import yaml
 from harness.atomic import write_json, write_text
 from harness.data.corpora import HUB_CORPORA
 from harness.errors import InputError
-from harness.hub import snapshot
+from harness.hub import mirror_root, snapshot
 from harness.provenance import sha256_file
 
 
@@ -110,7 +110,8 @@ def fetch(params: dict[str, Any], out: Path) -> dict[str, Any]:
             try:
                 download(card, src)
                 # a download that fetched nothing (the files were already there) is not a download
-                how = "downloaded" if _listing(folder) != before else "local copy (nothing fetched)"
+                fetched = "downloaded" if mirror_root() is None else f"copied from the hub mirror {mirror_root()}"
+                how = fetched if _listing(folder) != before else "local copy (nothing fetched)"
             except InputError:
                 if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
                     raise

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_model, save_file
 from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
@@ -59,6 +59,24 @@ def _batch(rng: np.random.Generator, queries: list[Query], positives: dict[str, 
     return chosen, pos
 
 
+def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
+    """What training changes: the trainable parameters and every buffer (running statistics move in frozen
+    layers too). A frozen base (BLIP-2 under LoRA, a frozen vision encoder) is not copied at each evaluation."""
+    state = {name: p.detach().contiguous() for name, p in model.named_parameters() if p.requires_grad}
+    persistent = set(model.state_dict())
+    state.update((name, b.detach().contiguous()) for name, b in model.named_buffers() if name in persistent)
+    save_file(state, str(path), metadata={"format": "pt"})
+
+
+def load_checkpoint(model: torch.nn.Module, path: Path) -> None:
+    """The checkpoint's tensors into the model; what it lacks must be frozen (and so unchanged since the start)."""
+    missing, unexpected = load_model(model, str(path), strict=False)
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    if unexpected or trainable & set(missing):
+        raise RuntimeError(f"checkpoint {path} does not fit the model: unexpected {sorted(unexpected)[:3]}, "
+                           f"trainable missing {sorted(trainable & set(missing))[:3]}")
+
+
 def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Passage],
           positives: dict[str, list[str]], hard_negatives: dict[str, list[str]], protocol: dict[str, Any],
           seed: int, ckpt_dir: Path, validate: Callable[[], float], settings_hash: str) -> TrainResult:
@@ -83,7 +101,7 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
     if (last / "state.json").is_file():
         saved = json.loads((last / "state.json").read_text())
         if saved.get("settings_hash") == settings_hash:
-            load_model(model, str(last / "model.safetensors"))
+            load_checkpoint(model, last / "model.safetensors")
             extra = torch.load(last / "optimizer.pt", weights_only=True)
             opt.load_state_dict(extra["optimizer"])
             sched.load_state_dict(extra["scheduler"])
@@ -109,9 +127,9 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
         if group.main:  # the ranks hold the same weights: one writes
             if improved:
                 with atomic_dir(ckpt_dir / "best") as tmp:
-                    save_model(model, str(tmp / "model.safetensors"))
+                    save_checkpoint(model, tmp / "model.safetensors")
             with atomic_dir(last) as tmp:
-                save_model(model, str(tmp / "model.safetensors"))
+                save_checkpoint(model, tmp / "model.safetensors")
                 torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp / "optimizer.pt")
                 (tmp / "state.json").write_text(json.dumps(state))
         barrier(group)
@@ -146,7 +164,7 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
             model.eval()
             stopped = evaluate_and_checkpoint(step)
             model.train()
-    load_model(model, str(ckpt_dir / "best" / "model.safetensors"))
+    load_checkpoint(model, ckpt_dir / "best" / "model.safetensors")
     model.eval()
     return TrainResult(best_step=state["best_step"], best_score=state["best_score"], steps_run=state["step"],
                        stopped_early=stopped and state["step"] < steps, resumed_from=resumed_from,

@@ -94,38 +94,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from harness.data.schema import SPLITS, read_corpus, read_qrels, read_queries
-    from harness.metrics.retrieval import evaluate_run
-    from harness.trec import read_run
+    from harness.score_cli import score
 
-    run = read_run(args.run)
-    queries = read_queries(args.queries, check_images=False)
-    if args.only_present:
-        queries = [q for q in queries if q.qid in run]  # explicitly asked: the queries the run holds
-    else:  # the whole split: a query missing from the run is a miss
-        split = args.split or ("test" if any(q.split == "test" for q in queries) else None)
-        queries = [q for q in queries if split is None or q.split == split]
-    corpus = {p.pid: p for p in read_corpus(args.corpus)}
-    qrels: dict = {}
-    qrels_files = [Path(args.qrels)] if args.qrels else [Path(args.queries).parent / "qrels" / f"{s}.tsv" for s in SPLITS]
-    for f in qrels_files:
-        if f.is_file():
-            qrels.update(read_qrels(f))
-    ks = [int(k) for k in args.ks.split(",") if k.strip()]
-    metrics, _ = evaluate_run(run, queries, corpus, ks, qrels or None)
-    print(json.dumps({**metrics, "n": len(queries)}, sort_keys=True))
+    print(json.dumps(score(args), sort_keys=True))
     return 0
 
 
 def cmd_vqa_score(args: argparse.Namespace) -> int:
-    from harness.data.answers import read_answers, read_predictions
-    from harness.metrics.vqa import score_predictions
+    from harness.score_cli import vqa_score
 
-    answers = read_answers(args.answers)
-    preds = read_predictions(args.predictions)
-    metrics, _ = score_predictions(preds, answers)
-    print(json.dumps({"vqa": metrics["VQA"], "em": metrics["EM"], "n": len(answers),
-                      "missing": sum(1 for q in answers if q not in preds)}, sort_keys=True))
+    print(json.dumps(vqa_score(args), sort_keys=True))
     return 0
 
 
@@ -143,6 +121,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     ds = Dataset(args.dataset)
     check_images(ds.queries, Path(args.dataset) / "queries.jsonl")
+    pids = {p.pid for p in ds.corpus}
+    for split, rels in ds.qrels.items():  # a judgement on a passage the corpus lacks can never be retrieved
+        stray = sorted({pid for judged in rels.values() for pid in judged} - pids)
+        if stray:
+            raise InputError(Path(args.dataset) / "qrels" / f"{split}.tsv", "corpus-id",
+                             f"{len(stray)} passage ids not in corpus.jsonl (first: {stray[0]!r})")
     print(json.dumps({"queries": len(ds.queries), "passages": len(ds.corpus),
                       "qrels": {s: len(q) for s, q in ds.qrels.items()}}))
     return 0
@@ -183,8 +167,15 @@ def cmd_fetch_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument error is one line naming the command (`--help` shows the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m harness", description=f"flmr-bench pipeline: {STAGES}; plus scoring tools.")
+    p = OneLineParser(prog="python -m harness", description=f"flmr-bench pipeline: {STAGES}; plus scoring tools.")
     p.add_argument("--params", default="params.yaml",
                    help="params file (default: params.yaml, the embedded default; pipelines/<name>/params.yaml)")
     p.add_argument("--allow-dirty", action="store_true",
@@ -224,13 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--corpus", required=True, help="corpus.jsonl")
     sp.add_argument("--ks", default="5,10,20,50")
     sp.add_argument("--qrels", help="qrels TSV (default: qrels/*.tsv beside the queries file, if any)")
-    sp.add_argument("--split", help="score this split's queries, a query missing from the run counting as a miss "
-                    "(default: test)")
+    sp.add_argument("--split", default="test", help="score this split's queries, a query missing from the run "
+                    "counting as a miss (default: test; all: every query)")
     sp.add_argument("--only-present", action="store_true",
                     help="score only the queries present in the run (not comparable with the pipeline's numbers)")
+    sp.add_argument("--lenient", action="store_true",
+                    help="ignore (and count) query and passage ids the inputs do not hold, instead of stopping")
     sp = add("vqa-score", cmd_vqa_score, "official VQA accuracy and EM of predictions (JSON on stdout, percentages)")
     sp.add_argument("--predictions", required=True, help="JSON {qid: answer} (or a list of {question_id, answer})")
     sp.add_argument("--answers", required=True, help="JSONL of {qid, answers}; a queries.jsonl works too")
+    sp.add_argument("--split", default="test", help="score this split's questions where the answers file records "
+                    "splits (a queries.jsonl does; default: test; all: every question)")
+    sp.add_argument("--lenient", action="store_true",
+                    help="ignore (and count) predictions for questions the answers file does not hold")
     add("methods", cmd_methods, "list the method folders found under methods/")
     sp = add("validate", cmd_validate, "check a dataset folder, decoding every image")
     sp.add_argument("dataset", help="dataset folder (holding queries.jsonl, corpus.jsonl)")

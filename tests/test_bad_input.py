@@ -71,6 +71,20 @@ def test_corrupt_image_is_caught_by_validate(toy_dir, tmp_path):
     assert len(lines) == 1 and "queries.jsonl" in lines[0] and "image" in lines[0] and "corrupt" in lines[0]
 
 
+def test_validate_refuses_qrels_naming_a_passage_the_corpus_lacks(toy_dir, tmp_path):
+    ds = _copy(toy_dir, tmp_path)
+    qrels = sorted((ds / "qrels").glob("*.tsv"))[0]
+    lines = qrels.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line and not line.startswith("query-id"))
+    qid, _, score = lines[first].split("\t")
+    lines[first] = "\t".join([qid, "no_such_passage", score])
+    qrels.write_text("\n".join(lines) + "\n")
+    out = subprocess.run([sys.executable, "-m", "harness", "validate", str(ds)], capture_output=True, text=True)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and qrels.name in lines[0] and "no_such_passage" in lines[0]
+
+
 def test_non_utf8_and_bad_json(tmp_path):
     (tmp_path / "corpus.jsonl").write_bytes(b'{"_id": "a", "text": "caf\xe9"}\n')
     with pytest.raises(InputError, match="not UTF-8"):

@@ -59,4 +59,4 @@ def test_vqa_score_cli(tmp_path):
                                       + json.dumps({"qid": 2, "answers": {"dog": 1}}) + "\n")
     out = subprocess.run([sys.executable, "-m", "harness", "vqa-score", "--predictions", str(tmp_path / "p.json"),
                           "--answers", str(tmp_path / "a.jsonl")], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout) == {"vqa": 50.0, "em": 50.0, "n": 2, "missing": 0}
+    assert json.loads(out.stdout) == {"VQA": 50.0, "EM": 50.0, "n": 2, "missing": 0}

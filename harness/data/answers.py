@@ -35,6 +35,12 @@ def read_answers(path: str | Path) -> dict[str, list[str]]:
     return out
 
 
+def read_answer_splits(path: str | Path) -> dict[str, str | None]:
+    """{qid: split} of an answers file that records one per line (a queries.jsonl does); None where it does not."""
+    return {str(row.get("qid", row.get("question_id"))): (str(row["split"]) if row.get("split") else None)
+            for _, row in _iter_jsonl(Path(path))}
+
+
 def read_predictions(path: str | Path) -> dict[str, str]:
     """`{qid: answer}`, or a list of `{question_id, answer}` (the VQA results format)."""
     path = Path(path)

@@ -27,7 +27,13 @@ def phase_line(what: str, seconds: float, **facts: Any) -> None:
     """One line per finished phase, for logs: `[flmr-bench] index dpr/full: built faiss in 1.2s (vectors=576)`."""
     extra = ", ".join(f"{k}={v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k}={v}"
                       for k, v in facts.items())
-    print(f"[flmr-bench] {what} in {seconds:.1f}s" + (f" ({extra})" if extra else ""), file=sys.stderr, flush=True)
+    note(f"{what} in {seconds:.1f}s" + (f" ({extra})" if extra else ""))
+
+
+def note(message: str) -> None:
+    """One `[flmr-bench]` line on stderr, written above any open tqdm bar instead of through it."""
+    tqdm.write(f"[flmr-bench] {message}", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def batched(items: list[T], size: int, desc: str = "encode") -> Iterator[list[T]]:

@@ -27,7 +27,7 @@ from harness.api import Passage, Query
 from harness.atomic import atomic_dir
 from harness.distributed.in_batch import all_reduce_grads
 from harness.distributed.runtime import barrier, broadcast, current, shard_bounds
-from harness.progress import phase_line
+from harness.progress import note, phase_line
 
 
 @dataclass
@@ -107,7 +107,9 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
             sched.load_state_dict(extra["scheduler"])
             state = saved
             resumed_from = state["step"]
+            note(f"resuming from the checkpoint at step {resumed_from}/{steps} in {last} (same settings)")
         elif group.main:
+            note(f"a checkpoint in {ckpt_dir} was made with other settings: starting afresh")
             shutil.rmtree(ckpt_dir)
     barrier(group)  # every rank has read the checkpoint before rank 0 writes the next one
 

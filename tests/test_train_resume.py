@@ -43,12 +43,14 @@ def _run(toy_dir, ckpt, kill_at_call=None):
     return model, result
 
 
-def test_resume_after_kill_matches_an_unbroken_run(toy_dir, tmp_path):
+def test_resume_after_kill_matches_an_unbroken_run(toy_dir, tmp_path, capsys):
     ref_model, ref = _run(toy_dir, tmp_path / "ref")
     with pytest.raises(Killed):
         _run(toy_dir, tmp_path / "ck", kill_at_call=3)  # dies while validating step 4; last checkpoint: step 2
+    capsys.readouterr()
     model, res = _run(toy_dir, tmp_path / "ck", kill_at_call=99)
     assert res.resumed_from == 2 and ref.resumed_from is None
+    assert "resuming from the checkpoint at step 2/6" in capsys.readouterr().err  # a resume says so
     assert res.steps_run == ref.steps_run == 6
     for (name, a), (_, b) in zip(ref_model.state_dict().items(), model.state_dict().items()):
         assert torch.equal(a, b), name

@@ -5,12 +5,15 @@ between `<!-- table: PATH -->` and `<!-- /table -->`, so the README quotes what 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from harness import dvcfile
 from harness.atomic import write_text
@@ -24,26 +27,69 @@ ROOT = dvcfile.ROOT
 README_BLOCK = re.compile(r"(<!-- table: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 
 _SORT_JS = """
-document.querySelectorAll('table.sortable th').forEach((th, col) => th.addEventListener('click', () => {
-  const body = th.closest('table').tBodies[0], rows = Array.from(body.rows), asc = th.dataset.asc !== '1';
-  const key = r => { const t = r.cells[col].innerText.replace(/,/g, ''); const n = parseFloat(t);
-                     return isNaN(n) ? t : n; };
-  rows.sort((a, b) => { const x = key(a), y = key(b); return (x > y ? 1 : x < y ? -1 : 0) * (asc ? 1 : -1); });
-  th.dataset.asc = asc ? '1' : '0'; rows.forEach(r => body.appendChild(r));
-}));
+document.querySelectorAll('table.sortable').forEach(table => table.querySelectorAll('thead th').forEach(th =>
+  th.addEventListener('click', () => {
+    const col = th.cellIndex, body = table.tBodies[0], rows = Array.from(body.rows), asc = th.dataset.asc !== '1';
+    const key = r => { const t = (r.cells[col] ? r.cells[col].textContent : '').replace(/,/g, '').trim();
+                       const n = parseFloat(t); return isNaN(n) ? t : n; };
+    rows.sort((a, b) => { const x = key(a), y = key(b);
+      const c = typeof x === typeof y ? (x > y ? 1 : x < y ? -1 : 0) : (typeof x === 'number' ? -1 : 1);
+      return c * (asc ? 1 : -1); });
+    th.dataset.asc = asc ? '1' : '0'; rows.forEach(r => body.appendChild(r));
+  })));
 """
 
 
 def _table_html(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, classes="sortable", border=0, na_rep="-", float_format=lambda v: f"{v:,.2f}")
+    """A sortable table (each table sorts on its own columns) in a box that scrolls sideways when wide."""
+    table = df.to_html(index=False, classes="sortable", border=0, na_rep="-", float_format=lambda v: f"{v:,.2f}")
+    return f"<div class='scroll'>{table}</div>"
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def _commits(results: Path) -> list[str]:
-    shas = set()
-    for f in sorted(results.glob("runs/**/run.json")):
-        git = json.loads(f.read_text(encoding="utf-8"))["provenance"]["git"]
-        shas.add(f"{git.get('sha') or 'no git'}{' (dirty)' if git.get('dirty') else ''}")
-    return sorted(shas)
+    """The commits that made the records, each with its date."""
+    shas: set[tuple[str, bool]] = set()
+    for f in sorted([*results.glob("runs/**/run.json"), *results.glob("**/vqa_provenance.json")]):
+        record = json.loads(f.read_text(encoding="utf-8"))
+        git = record["provenance"]["git"] if "provenance" in record else record.get("git", {})
+        shas.add((git.get("sha") or "no git", bool(git.get("dirty"))))
+    out = []
+    for sha, dirty in sorted(shas):
+        date = _git("log", "-1", "--format=%cs", sha) if sha != "no git" else None
+        out.append(f"<code>{sha[:12]}</code>{' (dirty)' if dirty else ''}{f' of {date}' if date else ''}")
+    return out
+
+
+def _made_before_the_lock(results: Path) -> int:
+    """How many run records name no lock (made before locks/ existed)."""
+    count = 0
+    for f in results.glob("runs/**/run.json"):
+        libraries = json.loads(f.read_text(encoding="utf-8"))["provenance"].get("libraries", {})
+        count += "lock" not in libraries
+    return count
+
+
+def stale_code(dvc_file: Path) -> list[str]:
+    """Code files whose bytes differ from what the pipeline's lock recorded: the tables may be stale (what
+    `dvc status` would list as changed deps, without needing the pipeline's outputs here)."""
+    lock = dvc_file.with_name("dvc.lock")
+    if not lock.is_file():
+        return []
+    changed = set()
+    for stage in (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {}).values():
+        for dep in stage.get("deps", []):
+            f = ROOT / dep["path"]
+            if dep["path"].endswith(".py") and f.is_file() and hashlib.md5(f.read_bytes()).hexdigest() != dep.get("md5"):
+                changed.add(dep["path"])
+    return sorted(changed)
 
 
 def _section(p: dvcfile.Pipeline) -> str | None:
@@ -53,9 +99,18 @@ def _section(p: dvcfile.Pipeline) -> str | None:
         return None
     long = pd.read_csv(results / "long.csv")
     command = "dvc repro" if p.overrides_file is None else f"dvc repro {p.dvc_file}"
+    stale = stale_code(ROOT / p.dvc_file)
     parts = [f"<h2 id='{html.escape(p.name)}'>{html.escape(params['profile'])}</h2>",
              f"<p>Regenerate: <code>{html.escape(command)}</code> &middot; params: <code>{p.params_file}</code> "
-             f"&middot; records made by commit {', '.join(f'<code>{c}</code>' for c in _commits(results))}</p>"]
+             f"&middot; records made by commit {', '.join(_commits(results))}</p>"]
+    unlocked = _made_before_the_lock(results)
+    if unlocked:
+        parts.append(f"<p class='stale'>{unlocked} records were made before the locked environment "
+                     "(locks/cpu.txt) existed and have not been regenerated under it: a fresh install may not "
+                     "reproduce them exactly.</p>")
+    if stale:
+        parts.append(f"<p class='stale'>Stale: code this pipeline runs changed since its records "
+                     f"({html.escape(', '.join(stale[:5]))}{' ...' if len(stale) > 5 else ''}); regenerate it.</p>")
     for task in dict.fromkeys(long["task"]):
         sub = long[long["task"] == task]
         first = sub.iloc[0]
@@ -68,6 +123,9 @@ def _section(p: dvcfile.Pipeline) -> str | None:
             paired = pd.read_csv(paired_csv)
             shown, note = mark_significance(shown, paired), significance_note(paired).strip()
         parts.append(_table_html(shown) + (f"<p>{html.escape(note)}</p>" if note else ""))
+    seeds = results / "tables" / "seeds.csv"
+    if seeds.is_file():
+        parts.append("<h3>Over training seeds</h3>" + _table_html(pd.read_csv(seeds, dtype=str, keep_default_na=False)))
     for png in sorted((results / "plots").glob("*.png")):
         parts.append(f"<img src='{png.relative_to(ROOT / 'results').as_posix()}' alt='{png.stem}'>")
     if (results / "latency.csv").is_file():
@@ -78,17 +136,34 @@ def _section(p: dvcfile.Pipeline) -> str | None:
     return "\n".join(parts)
 
 
+STUDY_TITLES = {"generalization": "Generalization: okvqa_mini's runs on other datasets and corpora, zero-shot",
+                 "generalization_vqa": "Generalization: VQA with okvqa_mini's reader",
+                 "toy_detector": "Region detector: flmr_roi with the perfect and the noisy detector",
+                 "toy_distractors": "Distractors: the toy rows with 5, 20 and 80 distractors per kind"}
+
+
 def _studies_section() -> str | None:
-    """The tables that set several pipelines side by side (harness/report/studies.py)."""
-    csv = ROOT / "results" / "studies" / "generalization.csv"
-    if not csv.is_file():
+    """Every table that sets several pipelines side by side (harness/report/studies.py), with its plots."""
+    folder = ROOT / "results" / "studies"
+    tables = sorted(folder.glob("*.csv"))
+    if not tables:
         return None
-    vqa = csv.with_name("generalization_vqa.csv")
-    return ("<h2 id='studies'>Studies: generalization</h2><p>The okvqa_mini runs on other datasets and corpora, "
-            "zero-shot (<code>results/studies/generalization.md</code>).</p>"
-            + _table_html(pd.read_csv(csv, dtype=str, keep_default_na=False))
-            + ("<p>VQA with okvqa_mini's reader (<code>results/studies/generalization_vqa.md</code>).</p>"
-               + _table_html(pd.read_csv(vqa, dtype=str, keep_default_na=False)) if vqa.is_file() else ""))
+    parts = ["<h2 id='studies'>Studies</h2>"]
+    for csv in tables:
+        parts.append(f"<h3 id='study-{csv.stem}'>{html.escape(STUDY_TITLES.get(csv.stem, csv.stem))}</h3>"
+                     f"<p><code>results/studies/{csv.stem}.md</code></p>"
+                     + _table_html(pd.read_csv(csv, dtype=str, keep_default_na=False)))
+        png = csv.with_suffix(".png")
+        if png.is_file():
+            parts.append(f"<img src='studies/{png.name}' alt='{png.stem}'>")
+    return "\n".join(parts)
+
+
+def _contents(sections: list[str]) -> str:
+    """A table of contents: one link per section heading."""
+    links = [f"<a href='#{m.group(1)}'>{m.group(2)}</a>" for s in sections
+             for m in re.finditer(r"<h2 id='([^']+)'>([^<]+)</h2>", s)]
+    return "<nav><b>Contents:</b> " + " &middot; ".join(links) + "</nav>"
 
 
 def render_index() -> str:
@@ -96,11 +171,12 @@ def render_index() -> str:
     return ("<!doctype html>\n<html><head><meta charset='utf-8'><title>flmr-bench results</title>\n<style>"
             "body{font-family:sans-serif;margin:2em;max-width:1400px} table{border-collapse:collapse;font-size:13px;"
             "margin:1em 0} th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap} th{cursor:pointer;"
-            "background:#f4f4f4} td:first-child,th:first-child{text-align:left} img{max-width:600px;margin:4px}"
+            "background:#f4f4f4} td:first-child,th:first-child{text-align:left} img{max-width:100%;margin:4px}"
+            " .scroll{overflow-x:auto;max-width:100%} .stale{color:#a00} nav{line-height:1.8}"
             "</style></head><body>\n<h1>flmr-bench results</h1>\n<p>Every table below is a pivot of its pipeline's "
             "<code>long.csv</code>: metrics in percent, <code>value [95% paired-bootstrap interval]</code>; "
             "every metric (whole-word PR-Success, Success@K, R@K at every K) is in the CSV. Click a column header to "
-            "sort.</p>\n"
+            "sort.</p>\n" + _contents(sections) + "\n"
             + "\n".join(sections) + f"\n<script>{_SORT_JS}</script>\n</body></html>\n")
 
 

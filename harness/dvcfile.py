@@ -263,6 +263,26 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     return header + yaml.dump(body, Dumper=_NoAliases, sort_keys=False, width=120)
 
 
+def check_runs(params: dict[str, Any]) -> None:
+    """Every run's method params, protocol and index backend, before any file is written (harness/run_params.py)."""
+    from harness import methods as method_registry
+    from harness.index import LATE_BACKENDS
+    from harness.index.dense import TYPES
+    from harness.params import deep_merge
+    from harness.run_params import check_run
+
+    for run_id, run in params["runs"].items():
+        spec = method_registry.get(run["method"])
+        check_run(params, run_id, method_registry.default_params(spec), method_registry.params_schema(spec))
+        index = deep_merge(params["index"], run.get("index") or {})
+        for field, value, allowed in (("late.backend", (index.get("late") or {}).get("backend", "exact"), LATE_BACKENDS),
+                                      ("dense.type", (index.get("dense") or {}).get("type", "flat"), TYPES)):
+            if value not in allowed:
+                scope = f"runs.{run_id}.index" if run.get("index") else "index"
+                raise InputError(params.get("_source", "params.yaml"), f"{scope}.{field}",
+                                 f"must be one of {', '.join(allowed)}, got {value!r}")
+
+
 def rendered(root: Path = ROOT) -> dict[str, str]:
     """What every pipeline's written files should hold, by path relative to the root."""
     out: dict[str, str] = {}
@@ -274,6 +294,7 @@ def rendered(root: Path = ROOT) -> dict[str, str]:
         check.write_text(params_text, encoding="utf-8")
         try:
             params = load_params(check)  # never write params that the stages would reject
+            check_runs(params)
         except InputError as exc:
             raise InputError(p.overrides_file or p.params_file, exc.field, exc.problem) from None
         finally:

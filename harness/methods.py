@@ -39,7 +39,7 @@ def get(name: str) -> MethodSpec:
     return methods[name]
 
 
-def default_params(spec: MethodSpec) -> dict[str, Any]:
+def _read_params(spec: MethodSpec) -> dict[str, Any]:
     path = spec.folder / "params.yaml"
     if not path.is_file():
         return {}
@@ -47,6 +47,16 @@ def default_params(spec: MethodSpec) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(path, "-", "must be a mapping")
     return data
+
+
+def default_params(spec: MethodSpec) -> dict[str, Any]:
+    """The method's defaults: its params.yaml without the `_schema` section."""
+    return {k: v for k, v in _read_params(spec).items() if k != "_schema"}
+
+
+def params_schema(spec: MethodSpec) -> dict[str, Any]:
+    """Keys a run may set beyond the defaults, with their type names (params.yaml's `_schema`; run_params.py)."""
+    return _read_params(spec).get("_schema") or {}
 
 
 def retriever_class(spec: MethodSpec) -> Any:

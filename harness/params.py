@@ -16,6 +16,7 @@ from harness.errors import InputError
 _NUM = {"type": "number"}
 _INT = {"type": "integer"}
 _POS_INT = {"type": "integer", "minimum": 1}
+_NON_NEG_INT = {"type": "integer", "minimum": 0}
 _FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 
 SCHEMA: dict[str, Any] = {
@@ -52,9 +53,10 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["batch_size", "steps", "lr", "eval_every", "patience", "select_on"],
             "properties": {
-                "batch_size": _POS_INT, "steps": _INT, "lr": _NUM, "weight_decay": _NUM,
-                "warmup_steps": _INT, "eval_every": _POS_INT, "patience": _POS_INT,
-                "hard_negatives": _INT, "hard_negative_pool": _POS_INT, "select_on": {"type": "string"},
+                "batch_size": _POS_INT, "steps": _NON_NEG_INT, "lr": {"type": "number", "exclusiveMinimum": 0},
+                "weight_decay": {"type": "number", "minimum": 0}, "warmup_steps": _NON_NEG_INT,
+                "eval_every": _POS_INT, "patience": _POS_INT, "hard_negatives": _NON_NEG_INT,
+                "hard_negative_pool": _POS_INT, "select_on": {"type": "string"},
             },
         },
         "eval": {
@@ -177,10 +179,13 @@ def run_seed(params: dict, run_id: str) -> int:
     return int(params["runs"][run_id].get("seed", train_seeds(params)[0]))
 
 
-def run_settings(params: dict, run_id: str, method_defaults: dict) -> dict:
+def run_settings(params: dict, run_id: str, method_defaults: dict, method_schema: dict | None = None) -> dict:
     """Everything one run uses: its method params, protocol and index settings, with overrides applied."""
     if run_id not in params["runs"]:
         raise InputError(params.get("_source", "params.yaml"), f"runs.{run_id}", "no such run")
+    from harness.run_params import check_run
+
+    check_run(params, run_id, method_defaults, method_schema or {})
     run = params["runs"][run_id]
     return {
         "run_id": run_id,

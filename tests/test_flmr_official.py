@@ -4,6 +4,8 @@ import json
 
 import pytest
 import torch
+
+from harness import methods
 from safetensors.torch import save_file
 from torch import nn
 from transformers import BertConfig, BertModel, CLIPVisionConfig, CLIPVisionModel
@@ -73,7 +75,6 @@ def test_preflmr_transformer_mapping_is_refused(tmp_path):
 
 def test_colbert_checkpoint_brings_its_projection(tmp_path):
     """A local ColBERT folder (BERT weights + `linear.weight`) initialises both encoder and projection."""
-    import yaml
     from pathlib import Path
 
     from methods.flmr.model import FLMRRetriever
@@ -86,7 +87,7 @@ def test_colbert_checkpoint_brings_its_projection(tmp_path):
     weight = torch.randn(16, 32)
     state = {k: v.contiguous() for k, v in bert.state_dict().items()} | {"linear.weight": weight}
     save_file(state, str(folder / "model.safetensors"))
-    params = yaml.safe_load((Path(__file__).resolve().parent.parent / "methods/flmr/params.yaml").read_text())
+    params = methods.default_params(methods.get("flmr"))
     params.update(dim=16, backbone={"source": str(folder)})
     model = FLMRRetriever.create(params, seed=0)
     assert torch.equal(model.linear.weight, weight)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness import methods
+
 from harness.errors import InputError
 from hub_miniature import BLIP2, CLIP, COLBERT, fake_sha, write_blip2, write_clip, write_colbert
 
@@ -26,9 +28,7 @@ def mirror(tmp_path: Path, monkeypatch) -> Path:
 
 
 def _flmr_params(backbone: dict, **extra) -> dict:
-    import yaml
-
-    params = yaml.safe_load((Path(__file__).resolve().parent.parent / "methods/flmr/params.yaml").read_text())
+    params = methods.default_params(methods.get("flmr"))
     return {**params, "backbone": backbone, **extra}
 
 

@@ -39,7 +39,7 @@ def run_context(params: dict[str, Any], run_id: str) -> RunContext:
     if run_id not in params["runs"]:
         raise InputError(paths.params_file(params), f"runs.{run_id}", f"no such run; runs are {sorted(params['runs'])}")
     spec = methods.get(params["runs"][run_id]["method"])
-    return RunContext(params, run_id, spec, run_settings(params, run_id, methods.default_params(spec)))
+    return RunContext(params, run_id, spec, run_settings(params, run_id, methods.default_params(spec), methods.params_schema(spec)))
 
 
 def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task | None = None) -> Dataset:

@@ -50,10 +50,20 @@ def allow_dirty() -> bool:
     return os.environ.get(ALLOW_DIRTY_ENV, "") not in ("", "0")
 
 
+def experiment() -> dict[str, str] | None:
+    """The DVC experiment this stage runs in (`dvc exp run` sets these for its stages), if any."""
+    name = os.environ.get("DVC_EXP_NAME")
+    return {"name": name, "baseline": os.environ.get("DVC_EXP_BASELINE_REV", "")} if name else None
+
+
 def require_clean_tree(repo: Path | None = None) -> dict[str, Any]:
     """A stage writes records and tables only from committed code, unless dirty runs are allowed (and then
-    the record says so)."""
+    the record says so). A DVC experiment (`dvc exp run -S key=value`) changes params.yaml by design: it is
+    allowed, and its records name the experiment and say the tree was dirty."""
     state = git_state(repo)
+    exp = experiment()
+    if exp is not None:
+        return {**state, "allow_dirty": bool(state["dirty"]), "experiment": exp}
     if state["dirty"] and not allow_dirty():
         shown = ", ".join(state["changed"][:3]) + (" ..." if len(state["changed"]) > 3 else "")
         raise InputError("working tree", "git", f"uncommitted changes ({shown}): a number must come from committed "

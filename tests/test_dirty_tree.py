@@ -62,3 +62,16 @@ def test_tables_built_from_dirty_records_say_so():
     none = pd.DataFrame()
     assert "dirty working tree" in to_markdown(wide, none, dirty=True)
     assert "dirty" not in to_markdown(wide, none, dirty=False)
+
+
+def test_a_dvc_experiment_may_change_params_and_its_records_say_so(repo, monkeypatch):
+    """`dvc exp run -S protocol.steps=10` rewrites params.yaml and sets DVC_EXP_NAME for its stages."""
+    monkeypatch.delenv(ALLOW_DIRTY_ENV, raising=False)
+    (repo / "code.py").write_text("x = 2\n")
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    with pytest.raises(InputError):
+        require_clean_tree(repo)
+    monkeypatch.setenv("DVC_EXP_NAME", "brisk-lamb")
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", "a" * 40)
+    state = require_clean_tree(repo)
+    assert state["dirty"] is True and state["experiment"] == {"name": "brisk-lamb", "baseline": "a" * 40}

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu lock check-repro repro repro-all test smoke clean
+.PHONY: install install-gpu lock check-repro repro repro-all push pull test smoke clean
 
 install: $(STAMP)
 
@@ -41,6 +41,14 @@ repro: install
 # every table that runs offline, one pipeline after another, timed (hub/GPU pipelines are named, not run)
 repro-all: install
 	. $(VENV)/bin/activate && python -m harness repro-all && python -m harness site
+
+# models, indexes, data and large rankings (DVC-cached outputs) to and from the default DVC remote: a folder
+# beside the clone (.dvc/config: ../flmr-bench-dvc-store); point it at shared storage with `dvc remote modify`
+push: install
+	. $(VENV)/bin/activate && dvc push
+
+pull: install
+	. $(VENV)/bin/activate && dvc pull
 
 test: install
 	. $(VENV)/bin/activate && python -m pytest -q

@@ -135,3 +135,26 @@ def test_score_cli_reproduces_metrics_json_and_counts_missing_queries_as_misses(
     present = json.loads(_sh([*args, "--run", str(partial), "--only-present"], project).strip().splitlines()[-1])
     assert whole["n"] == 30 and present["n"] == 20
     assert whole["PR-Success@50"] < expected["PR-Success@50"]
+
+
+def test_models_and_data_travel_through_a_dvc_remote_and_re_score(project, tmp_path):
+    """What a clone without the outputs does to re-score a pipeline: `dvc pull` from the remote others pushed to
+    (the committed config names a local folder beside the clone; here one in tmp)."""
+    from harness.provenance import hash_files
+
+    committed = (ROOT / ".dvc" / "config").read_text()
+    assert "remote = local" in committed and "flmr-bench-dvc-store" in committed
+    _sh(["dvc", "remote", "add", "-f", "-d", "store", str(tmp_path / "store")], project)
+    _sh(["dvc", "push", f"{PIPE}/dvc.yaml"], project)
+    model = project / "models/check/dpr"
+    before = hash_files([model])
+    shutil.rmtree(model)
+    shutil.rmtree(project / ".dvc" / "cache")
+    _sh(["dvc", "pull", f"{PIPE}/dvc.yaml"], project)
+    assert hash_files([model]) == before
+    run_dir = project / RESULTS / "runs/main/dpr"
+    scored = json.loads(_sh([sys.executable, "-m", "harness", "score", "--queries", "data/check/queries.jsonl",
+                             "--corpus", "data/check/corpus.jsonl", "--ks", "1,5,10,20,50", "--run",
+                             str(run_dir / "trec.run")], project).strip().splitlines()[-1])
+    scored.pop("n")
+    assert scored == json.loads((run_dir / "metrics.json").read_text())

@@ -132,6 +132,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_beir(args: argparse.Namespace) -> int:
+    from harness.data.beir import export_beir
+
+    print(json.dumps(export_beir(Path(args.dataset), Path(args.out)), sort_keys=True))
+    return 0
+
+
 def cmd_pipelines(args: argparse.Namespace) -> int:
     from harness import dvcfile
 
@@ -231,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("methods", cmd_methods, "list the method folders found under methods/")
     sp = add("validate", cmd_validate, "check a dataset folder, decoding every image")
     sp.add_argument("dataset", help="dataset folder (holding queries.jsonl, corpus.jsonl)")
+    sp = add("export-beir", cmd_export_beir, "write a dataset folder in BEIR's layout (queries _id/text, dev split)")
+    sp.add_argument("dataset", help="dataset folder (queries.jsonl, corpus.jsonl, qrels/)")
+    sp.add_argument("out", help="the folder to write")
     sp = add("pipelines", cmd_pipelines, "write every pipeline's params.yaml and dvc.yaml (pipelines/<name>/)")
     sp.add_argument("--check", action="store_true", help="only list files that differ from what would be written")
     sp = add("repro-all", cmd_repro_all, "dvc repro every offline pipeline, one table after another, timed")

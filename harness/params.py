@@ -63,7 +63,7 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["split", "ks"],
             "properties": {
-                "split": {"enum": ["val", "test"]},
+                "split": {"enum": ["val", "dev", "test"]},  # dev: BEIR's name for val
                 "ks": {"type": "array", "items": _POS_INT, "minItems": 1},
                 "bootstrap": _INT, "latency_queries": _INT, "reference_run": {"type": ["string", "null"]},
             },
@@ -77,7 +77,7 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": {
                 "type": ["object", "null"],
                 "additionalProperties": False,
-                "properties": {"split": {"enum": ["val", "test"]}, "corpus": {"type": "string"},
+                "properties": {"split": {"enum": ["val", "dev", "test"]}, "corpus": {"type": "string"},
                                "subset": {"type": "object", "required": ["size"], "additionalProperties": False,
                                           "properties": {"size": _POS_INT, "seed": _INT}}},
             },
@@ -141,8 +141,19 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if errors:
         err = errors[0]
         raise InputError(path, _field_path(err), _short(err))
+    _canonical_splits(params)
     params["_source"] = str(path)  # for error messages; never hashed (see params_hash)
     return params
+
+
+def _canonical_splits(params: dict[str, Any]) -> None:
+    """`dev` (BEIR's name) is `val` from here on, so hashes and folders never tell the two apart."""
+    from harness.data.schema import canonical_split
+
+    params["eval"]["split"] = canonical_split(params["eval"]["split"])
+    for task in (params.get("tasks") or {}).values():
+        if task and "split" in task:
+            task["split"] = canonical_split(task["split"])
 
 
 def _short(err: jsonschema.ValidationError) -> str:

@@ -39,6 +39,9 @@ def check_known(kind: str, named: set[str], known: set[str], where: str | Path, 
 
 def select_split(items: dict[str, Any], splits: dict[str, str | None], split: str, where: str | Path) -> set[str]:
     """The ids of `split` (`all`: every id); a split no item has is an error naming the splits there are."""
+    from harness.data.schema import canonical_split
+
+    split = canonical_split(split)
     if split == ALL_SPLITS or not any(splits.get(qid) for qid in items):
         return set(items)  # every id; also where the file records no split (a plain answers file)
     chosen = {qid for qid in items if splits.get(qid) == split}

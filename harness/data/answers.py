@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data.schema import _iter_jsonl
+from harness.data.schema import _iter_jsonl, canonical_split
 from harness.errors import InputError
 from harness.metrics.vqa import answers_from_scores
 
@@ -37,8 +37,10 @@ def read_answers(path: str | Path) -> dict[str, list[str]]:
 
 def read_answer_splits(path: str | Path) -> dict[str, str | None]:
     """{qid: split} of an answers file that records one per line (a queries.jsonl does); None where it does not."""
-    return {str(row.get("qid", row.get("question_id"))): (str(row["split"]) if row.get("split") else None)
-            for _, row in _iter_jsonl(Path(path))}
+    out: dict[str, str | None] = {}
+    for _, row in _iter_jsonl(Path(path)):
+        out[str(row.get("qid", row.get("question_id")))] = canonical_split(str(row["split"])) if row.get("split") else None
+    return out
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:

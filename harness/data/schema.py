@@ -20,6 +20,12 @@ from harness.atomic import atomic_path, write_jsonl
 from harness.errors import InputError
 
 SPLITS = ("train", "val", "test")
+SPLIT_ALIASES = {"dev": "val"}  # BEIR's name for the validation split
+
+
+def canonical_split(name: str) -> str:
+    """`dev` (BEIR's name) is `val` here; every other name is itself."""
+    return SPLIT_ALIASES.get(name, name)
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
@@ -88,7 +94,7 @@ def read_queries(path: str | Path, *, check_images: bool = True) -> list[Query]:
         answers = row.get("answers", [])
         if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
             raise InputError(path, "answers", "must be a list of strings", line=n)
-        split = row.get("split", "test")
+        split = canonical_split(row.get("split", "test"))
         if split not in SPLITS:
             raise InputError(path, "split", f"must be one of {SPLITS}, got {split!r}", line=n)
         image = None
@@ -194,8 +200,10 @@ class Dataset:
         self.corpus = read_corpus(self.root / "corpus.jsonl")
         self.qrels: dict[str, dict[str, dict[str, int]]] = {}
         for split in SPLITS:
-            f = self.root / "qrels" / f"{split}.tsv"
-            if f.is_file():
+            names = [split, *(alias for alias, canon in SPLIT_ALIASES.items() if canon == split)]
+            f = next((self.root / "qrels" / f"{n}.tsv" for n in names if (self.root / "qrels" / f"{n}.tsv").is_file()),
+                     None)  # qrels/dev.tsv serves as the validation qrels where there is no val.tsv
+            if f is not None:
                 self.qrels[split] = read_qrels(f)
 
     def split(self, name: str) -> list[Query]:

@@ -5,11 +5,13 @@ reason in one line, never skipped silently."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 
 from harness import dvcfile
+from harness.errors import InputError
 from harness.data.provided import missing_input
 from harness.params import load_params
 
@@ -49,6 +51,34 @@ def offline_pipelines() -> tuple[list[dvcfile.Pipeline], list[tuple[dvcfile.Pipe
     return in_dependency_order(runnable), elsewhere
 
 
+def stale_stages(p: dvcfile.Pipeline) -> dict[str, list[str]]:
+    """{stage: why} for every stage `dvc repro` would run first: changed code, params or inputs, or missing
+    outputs (a fresh clone has none). From `dvc status`, since `dvc repro --dry` stops on a missing dependency
+    (treeverse/dvc#9818); stages downstream of these run too when their outputs change."""
+    out = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", p.dvc_file], cwd=dvcfile.ROOT,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise InputError(p.dvc_file, "-", f"dvc status failed: {out.stderr.strip().splitlines()[-1:]}")
+    status = json.loads(out.stdout or "{}")
+    why: dict[str, list[str]] = {}
+    for stage, changes in status.items():
+        for change in changes if isinstance(changes, list) else [changes]:
+            for kind, items in (change.items() if isinstance(change, dict) else [(str(change), {})]):
+                named = [f"{k} {v}" for k, v in sorted(items.items())] if isinstance(items, dict) else [str(items)]
+                shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+                why.setdefault(stage.split(":")[-1], []).append(f"{kind}: {shown}")
+    return why
+
+
+def dry_run(chosen: list[dvcfile.Pipeline]) -> int:
+    for p in chosen:
+        stale = stale_stages(p)
+        print(f"== {p.name}: {len(stale)} stages would run first" if stale else f"== {p.name}: up to date")
+        for stage, reasons in stale.items():
+            print(f"  {stage}: {'; '.join(reasons)}")
+    return 0
+
+
 def repro_all(names: list[str] | None = None, dry: bool = False) -> int:
     runnable, elsewhere = offline_pipelines()
     if names:
@@ -57,11 +87,13 @@ def repro_all(names: list[str] | None = None, dry: bool = False) -> int:
         chosen = runnable
         for p, why in elsewhere:
             print(f"not run here: {p.name}: {why}")
+    if dry:
+        return dry_run(chosen)
     times = []
     for p in chosen:
         t0 = time.perf_counter()
         print(f"== {p.name}: dvc repro {p.dvc_file}", flush=True)
-        rc = subprocess.call(["dvc", "repro", *(["--dry"] if dry else []), p.dvc_file], cwd=dvcfile.ROOT)
+        rc = subprocess.call([sys.executable, "-m", "dvc", "repro", p.dvc_file], cwd=dvcfile.ROOT)
         times.append((p.name, time.perf_counter() - t0, rc))
         if rc != 0:
             break

@@ -53,6 +53,7 @@ from harness.pagecache import drop_pages, peak_rss_bytes, resident_bytes  # noqa
 from harness.pagecache import read_bytes as pagecache_read_bytes  # noqa: E402
 from harness.provenance import device_info  # noqa: E402
 from harness.synthetic import clustered_tokens, queries_for  # noqa: E402
+from interleaved import confident_dominance, interleaved_rounds, p50_interval  # noqa: E402
 
 # (nprobe, centroid-interaction candidates or 0, re-rank candidates, residual bits: 0 = re-rank on the float16
 # store, 2 or 4 = on tokens decoded from residual codes held in RAM)
@@ -190,8 +191,12 @@ def _one(q: MultiVectorEmbeddings, i: int) -> MultiVectorEmbeddings:
     return MultiVectorEmbeddings(np.ascontiguousarray(t), np.array([0, len(t)], dtype=np.int64))
 
 
+def overlap_per_query(ref: dict, got: dict, k: int = 10) -> list[float]:
+    return [len(set(list(ref[q])[:k]) & set(list(got.get(q, {}))[:k])) / k for q in ref]
+
+
 def overlap(ref: dict, got: dict, k: int = 10) -> float:
-    return float(np.mean([len(set(list(ref[q])[:k]) & set(list(got.get(q, {}))[:k])) / k for q in ref]))
+    return float(np.mean(overlap_per_query(ref, got, k)))
 
 
 def cold_search(index: Any, q: MultiVectorEmbeddings, qids: list[str], k: int) -> dict[str, float]:
@@ -224,7 +229,9 @@ def measure(name: str, setting: str, index: Any, stats: dict, q, qids, ref, ks=(
         run, lat = timed_search(index, q, qids, k)
         row[f"k{k}_p50_ms"], row[f"k{k}_p95_ms"] = lat["p50_ms"], lat["p95_ms"]
         if k == 10:
-            row["overlap@10"] = overlap(ref, {qid: dict(sorted(r.items(), key=lambda kv: -kv[1])) for qid, r in run.items()})
+            per_query = overlap_per_query(ref, {qid: dict(sorted(r.items(), key=lambda kv: -kv[1]))
+                                                for qid, r in run.items()})
+            row["overlap@10"], row["_per_query_overlap"] = float(np.mean(per_query)), per_query
     if mapped:
         n_tok = int(store.offsets[-1])
         row["store_resident_B_per_token"] = resident_bytes(store.tokens) / max(1, n_tok)
@@ -291,6 +298,23 @@ def add_peak_rss(rows: list[dict], q: MultiVectorEmbeddings, work: Path, device:
     return baseline
 
 
+def interleave(rows: list[dict], q: MultiVectorEmbeddings, qids: list[str], rounds: int) -> list[dict]:
+    """Every loaded engine but exact (the reference) over interleaved rounds: each row gets its round p50s and
+    their interval; returns each PLAID point's confident-dominance verdict."""
+    timed = [r for r in rows if "_index" in r]
+    searches = {f"{r['engine']}: {r['setting']}": (lambda i, idx=r["_index"]: idx.search(_one(q, i), [qids[i]], 10))
+                for r in timed}
+    for i in range(min(5, len(qids))):  # warm every engine before the first round
+        for search in searches.values():
+            search(i)
+    by_round = interleaved_rounds(searches, len(qids), rounds)
+    for r in timed:
+        key = f"{r['engine']}: {r['setting']}"
+        r.update(round_p50_ms=by_round[key], **{f"interleaved_{k}": v for k, v in p50_interval(by_round[key]).items()})
+    per_query = {f"{r['engine']}: {r['setting']}": r["_per_query_overlap"] for r in timed}
+    return confident_dominance(timed, by_round, per_query)
+
+
 def pareto(rows: list[dict]) -> list[dict]:
     """For each PLAID point: the centroid settings that dominate it (faster or equal at k=10, overlap at least
     as high, resident bytes per token no higher: RAM structures plus the store pages the warm stream kept)."""
@@ -332,6 +356,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="index folder (default: a temporary one)")
     ap.add_argument("--rss", action="store_true",
                     help="also measure each engine's peak RSS in a fresh process (load + the query stream)")
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="after the per-engine pass, R rounds with every engine's query stream interleaved "
+                         "(benchmarks/interleaved.py): p50 intervals over rounds, paired ratios, confident dominance")
     ap.add_argument("--probe", help=argparse.SUPPRESS)  # internal: the fresh process of --rss
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -389,6 +416,7 @@ def main() -> None:
                 label = (f"nprobe {nprobe}, " + (f"interaction {inter}, " if inter else "") + f"rerank {cands}"
                          + (f" on {bits}-bit residuals" if bits else ""))
                 rows.append(measure("centroid", label, index, built_stats[bits], q, qids, ref))
+                rows[-1]["_index"] = index
                 rows[-1]["_probe"] = ("centroid", work / f"centroid_r{bits}",
                                       {"nprobe": nprobe, "interaction": inter, "candidates": cands})
         if "faiss-twostage" in engines:
@@ -402,6 +430,7 @@ def main() -> None:
                     stats = {"build_seconds": built.build_seconds, **built.extra}
                     index = FaissTwoStageIndex.load(work / f"twostage{pq_m}")
                     rows.append(measure("faiss-twostage", f"PQ{pq_m}, nprobe 16, cands 256", index, stats, q, qids, ref))
+                    rows[-1]["_index"] = index
                     rows[-1]["_probe"] = ("faiss-twostage", work / f"twostage{pq_m}", {})
         if "plaid" in engines:
             from harness.index import plaid
@@ -418,13 +447,18 @@ def main() -> None:
                         index = plaid.PlaidIndex.load(work / f"plaid{nbits}")
                         index.settings.update(ncells=ncells, centroid_score_threshold=thr, ndocs=ndocs)
                         rows.append(measure("plaid", f"nbits {nbits}, {label}", index, stats, q, qids, ref))
+                        rows[-1]["_index"] = index
                         rows[-1]["_probe"] = ("plaid", work / f"plaid{nbits}", {"ncells": ncells,
                                               "centroid_score_threshold": thr, "ndocs": ndocs})
+        if args.rounds:
+            print(f"{args.rounds} interleaved rounds over {len(qids)} queries ...", flush=True)
+            confident = interleave(rows, q, qids, args.rounds)
         if args.rss:
             print("peak RSS, each engine in a fresh process ...", flush=True)
             meta["probe_baseline_rss_gib"] = add_peak_rss(rows, q, work, args.device)
         for row in rows:
-            row.pop("_probe", None)
+            for private in ("_probe", "_index", "_per_query_overlap"):
+                row.pop(private, None)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -436,13 +470,20 @@ def main() -> None:
     verdicts = pareto(rows)
     for v in verdicts:
         print(f"PLAID {v['plaid']}: " + (f"dominated by centroid {v['dominated_by'][0]}" if v["dominated"]
-                                         else "NOT dominated by any centroid setting"))
+                                         else "NOT dominated by any centroid setting") + " (point estimates)")
+    for v in confident if args.rounds else []:
+        print(f"PLAID {v['plaid']}: " + (f"dominated with confidence by centroid {v['dominated_by'][0]}"
+                                         if v["dominated_with_confidence"] else "not dominated with confidence")
+              + f" ({args.rounds} interleaved rounds)")
     stretch = [r["setting"] for r in rows if r["engine"] == "centroid" and r["overlap@10"] >= 0.95
                and r["resident_B_per_token"] <= 40 and any(r["k10_p50_ms"] <= p["k10_p50_ms"] for p in rows
                                                        if p["engine"] == "plaid" and "k=10" in p["setting"])]
     meta.update(peak_rss_gib=peak_rss_gib(), device=device_info(args.device), threads=torch.get_num_threads())
     if args.out:
-        write_json(args.out, {"meta": meta, "rows": rows, "pareto": verdicts, "stretch_settings": stretch})
+        result = {"meta": meta, "rows": rows, "pareto": verdicts, "stretch_settings": stretch}
+        if args.rounds:
+            result.update(rounds=args.rounds, dominance=confident)
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":

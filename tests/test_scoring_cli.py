@@ -72,9 +72,11 @@ def test_bad_ks_is_one_line(data, ks):
     assert "--ks" in _one_line(out)
 
 
-def test_a_split_nobody_has_is_one_line(data):
-    line = _one_line(_score(data, ["q1 Q0 p1 1 2.0 t"], "--split", "dev"))
-    assert "split" in line
+def test_a_split_nobody_has_is_one_line_and_dev_is_val(data):
+    line = _one_line(_score(data, ["q1 Q0 p1 1 2.0 t"], "--split", "holdout"))
+    assert "split" in line and "holdout" in line
+    dev = json.loads(_score(data, ["q3 Q0 p3 1 2.0 t"], "--split", "dev").stdout)
+    assert dev["n"] == 1 and dev["PR-Success@1"] == 100.0  # q3, the val query
 
 
 def test_vqa_score_scores_the_test_split_of_a_queries_file_and_refuses_unknown_questions(data):

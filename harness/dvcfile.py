@@ -230,17 +230,19 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
         main = main_task(params).name
         for run_id in params["runs"]:
             out = paths.run_dir(params, run_id, main)
+            # vqa.json is a record (strings, counts, hashes), not a metric: `dvc metrics show` lists the numeric
+            # metrics.json files alone; VQA is in the tables and in vqa.json's `metrics`
             stage(f"vqa-{run_id}", f"vqa --run {run_id}", [data, reader_dir, str(out / "trec.run"), *_code("vqa")],
                   ["eval.split", "reader", *task_key(main)],
-                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
-                  [uncached(out / "vqa.json")])
+                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json"),
+                   uncached(out / "vqa.json")])
             report_deps += [str(out / f) for f in VQA_FILES]
         for bound in ("none", "oracle"):
             out = paths.bound_dir(params, bound)
             stage(f"vqa-bound-{bound}", f"vqa --bound {bound}", [data, reader_dir, *_code("vqa")],
                   ["eval.split", "reader", *task_key(main)],
-                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json")],
-                  [uncached(out / "vqa.json")])
+                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json"),
+                   uncached(out / "vqa.json")])
             report_deps += [str(out / f) for f in VQA_FILES]
     # the report reads only files that identical code makes identical (latency and wall times are written
     # beside them, untracked, so they never make a regeneration look like a change)

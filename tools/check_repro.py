@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # what differs between two runs of the same code by nature: wall times, latency, the commit and machine that ran it
 MACHINE_DEPENDENT = ("results/*/latency.md", "results/*/latency.csv", "results/*/timings/*",
                      "results/*/runs/*/*/run.json", "results/*/runs/*/*/vqa_provenance.json",
-                     "results/*/vqa_bounds/*/vqa_provenance.json", "results/index.html")
+                     "results/*/vqa_bounds/*/vqa_provenance.json", "results/*/plots/scaling_latency*.png",
+                     "results/index.html")
 
 
 def sh(args: list[str], cwd: Path) -> str:

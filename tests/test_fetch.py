@@ -97,29 +97,29 @@ def _card_folder(tmp_path: Path) -> Path:
 def test_resolve_pins_the_served_commit_into_the_card(tmp_path: Path, monkeypatch):
     import huggingface_hub
 
-    from harness.pins import pin as resolve_revisions
+    from harness.pins import pin
 
     card = _card_folder(tmp_path)
     monkeypatch.chdir(tmp_path)
     sha = "0123456789abcdef0123456789abcdef01234567"
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda: type("Api", (), {
         "dataset_info": lambda self, repo: type("Info", (), {"sha": sha})()})())
-    lines = resolve_revisions(_gs_params())
+    lines = pin(_gs_params())
     assert lines[0] == f"datasets/okvqa_gs/card.yaml: BByrneLab/OKVQA_FLMR_preprocessed_GoogleSearch_passages pinned at {sha}"
     assert lines[-1].startswith("commit the pins") and "datasets/okvqa_gs/card.yaml" in lines[-1]
     text = card.read_text()
     assert yaml.safe_load(text)["source"]["revision"] == sha
     assert text.startswith("# The Google Search corpus")  # the card's comments and layout are kept
-    assert resolve_revisions(_gs_params())[0].endswith(f"already pinned at {sha}")
+    assert pin(_gs_params())[0].endswith(f"already pinned at {sha}")
 
 
 def test_resolve_offline_is_one_line_and_leaves_the_card(tmp_path: Path, monkeypatch):
-    from harness.pins import pin as resolve_revisions
+    from harness.pins import pin
 
     card = _card_folder(tmp_path)
     before = card.read_text()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(InputError, match="cannot resolve BByrneLab/OKVQA_FLMR_preprocessed_GoogleSearch_passages") as err:
-        resolve_revisions(_gs_params())
+        pin(_gs_params())
     assert "\n" not in str(err.value) and card.read_text() == before

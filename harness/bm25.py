@@ -8,6 +8,7 @@ from pathlib import Path
 
 import bm25s
 import Stemmer
+from bm25s.tokenization import Tokenized
 
 from harness.api import Passage, Query
 from harness.text import passage_text, query_text
@@ -16,8 +17,14 @@ from harness.text import passage_text, query_text
 STEMMER = Stemmer.Stemmer("porter")
 
 
-def tokenize(texts: list[str]):
-    return bm25s.tokenize(texts, stopwords="en", stemmer=STEMMER, show_progress=False)
+def tokenize(texts: list[str]) -> Tokenized:
+    """bm25s numbers stems in Python set order, which changes with each process's hash seed and so changes the
+    saved index's bytes; renumbering in sorted order makes the same texts give the same index everywhere."""
+    raw = bm25s.tokenize(texts, stopwords="en", stemmer=STEMMER, show_progress=False)
+    stems = sorted(raw.vocab)
+    renumber = {raw.vocab[stem]: i for i, stem in enumerate(stems)}
+    return Tokenized(ids=[[renumber[i] for i in doc] for doc in raw.ids],
+                     vocab={stem: i for i, stem in enumerate(stems)})
 
 
 def build(texts: list[str], k1: float = 1.5, b: float = 0.75) -> bm25s.BM25:

@@ -54,6 +54,7 @@ def select_split(items: dict[str, Any], splits: dict[str, str | None], split: st
 
 def score(args: argparse.Namespace) -> dict[str, Any]:
     from harness.data.schema import SPLITS, read_corpus, read_qrels, read_queries
+    from harness.metrics.graded import add_ndcg
     from harness.metrics.retrieval import evaluate_run
     from harness.trec import read_run
 
@@ -76,7 +77,8 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
     for f in files:
         if f.is_file():
             qrels.update(read_qrels(f))
-    metrics, _ = evaluate_run(run, chosen, corpus, ks, qrels or None)
+    metrics, per_query = evaluate_run(run, chosen, corpus, ks, qrels or None)
+    add_ndcg(metrics, per_query, run, qrels or None, [q.qid for q in chosen])
     out = {**metrics, "n": len(chosen)}
     if args.lenient:
         out.update(ignored_queries=ignored_q, ignored_passages=ignored_p)

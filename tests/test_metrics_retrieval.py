@@ -96,3 +96,44 @@ def test_bm25_stems_like_lucene():
     index = build(["a cat sleeps on a mat.", "the dogs were running in the park."])
     docs, scores = search(index, ["which dog runs?"], 2)
     assert docs[0][0] == 1 and scores[0][0] > 0 and scores[0][1] == 0
+
+
+def test_bm25_index_bytes_do_not_depend_on_the_hash_seed(tmp_path):
+    """Two processes with different PYTHONHASHSEED save the same index, byte for byte (DVC hashes it)."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys; from harness.bm25 import build, save; from pathlib import Path; "
+              "save(build(['a cat sleeps on a mat.', 'the dogs were running in the park.', 'zebras graze, cats nap.']),"
+              " Path(sys.argv[1]))")
+
+    def digest(seed: str) -> dict[str, str]:
+        folder = tmp_path / seed
+        subprocess.run([sys.executable, "-c", script, str(folder)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir())}
+
+    assert digest("1") == digest("2") == digest("3")
+
+
+def test_ndcg_matches_trec_eval_and_keeps_our_order():
+    """nDCG@10 as trec_eval defines it (linear gains, log2(rank + 1) discount), on the harness's own ranking:
+    tied scores keep `rank`'s order (passage id ascending), where trec_eval alone would put p3 before p2."""
+    import math
+
+    from harness.metrics.graded import add_ndcg
+
+    qrels = {"a": {"p1": 2, "p3": 1}, "b": {"p2": 1}, "c": {"p9": 0}}
+    run = {"a": {"p3": 1.0, "p2": 1.0, "p1": 0.5}, "b": {"p1": 3.0}}
+    assert rank(run)["a"] == ["p2", "p3", "p1"]
+    metrics, per_q = {}, {}
+    add_ndcg(metrics, per_q, run, qrels, ["a", "b", "c"])
+    dcg = 1 / math.log2(3) + 2 / math.log2(4)  # p3 (1) at rank 2, p1 (2) at rank 3
+    ideal = 2 / math.log2(2) + 1 / math.log2(3)
+    assert per_q["nDCG@10"]["a"] == pytest.approx(dcg / ideal)
+    raw = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"}).evaluate(run)["a"]["ndcg_cut_10"]
+    assert raw != pytest.approx(dcg / ideal)  # the raw run, ties broken by trec_eval, would score otherwise
+    assert per_q["nDCG@10"]["b"] == 0.0 and "c" not in per_q["nDCG@10"]  # c has no positive judgement
+    assert metrics["nDCG@10"] == pytest.approx(100 * dcg / ideal / 2)

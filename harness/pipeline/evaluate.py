@@ -12,6 +12,7 @@ from harness.atomic import write_json
 from harness.encode_cache import encode_queries
 from harness.index import load_index
 from harness.metrics.latency import measure
+from harness.metrics.graded import add_ndcg
 from harness.metrics.retrieval import answer_hit_counts, evaluate_run, random_pr_success, success_curve
 from harness.params import params_hash
 from harness.pipeline.common import data_hash, load_dataset, model_hash, pick_device, run_context
@@ -61,6 +62,7 @@ def evaluate(params: dict[str, Any], run_id: str, task_name: str | None = None, 
     by_id = data.passages_by_id()
     qrels = data.qrels.get(task.split)
     metrics, per_query = evaluate_run(run, queries, by_id, ks, qrels)
+    add_ndcg(metrics, per_query, run, qrels, qids)
 
     hits = answer_hit_counts(queries, by_id)
     manifest = _dataset_manifest(params)

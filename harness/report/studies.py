@@ -14,6 +14,7 @@ from harness.data.provided import missing_input
 from harness.metrics.bootstrap import paired_difference
 from harness.params import load_params
 from harness.report.long import CEILING_RUN, RANDOM_RUN
+from harness.report.plots import legend_outside
 
 # (pipeline, task, metric, column): what each column reports
 GENERALIZATION = (
@@ -122,7 +123,7 @@ def plot_generalization(results: Path) -> Path:
     ax.set_ylabel("percent (95% interval over queries)")
     ax.set_ylim(0, 100)
     ax.set_title("okvqa_mini runs on each dataset x corpus (PR-Success@5; FVQA facts also gold Success@5)", fontsize=9)
-    ax.legend(fontsize=7, ncol=max(1, len(runs)), loc="upper left")
+    legend_outside(ax)
     fig.tight_layout()
     out = results / "studies" / "generalization.png"
     with atomic_path(out) as tmp:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import resource
@@ -53,7 +54,7 @@ from harness.pagecache import drop_pages, peak_rss_bytes, resident_bytes  # noqa
 from harness.pagecache import read_bytes as pagecache_read_bytes  # noqa: E402
 from harness.provenance import device_info  # noqa: E402
 from harness.synthetic import clustered_tokens, queries_for  # noqa: E402
-from interleaved import confident_dominance, interleaved_rounds, p50_interval  # noqa: E402
+from interleaved import confident_dominance, interleaved_rounds, p50_interval, paired_ratio  # noqa: E402
 
 # (nprobe, centroid-interaction candidates or 0, re-rank candidates, residual bits: 0 = re-rank on the float16
 # store, 2 or 4 = on tokens decoded from residual codes held in RAM)
@@ -315,6 +316,30 @@ def interleave(rows: list[dict], q: MultiVectorEmbeddings, qids: list[str], roun
     return confident_dominance(timed, by_round, per_query)
 
 
+def kernel_comparison(rows: list[dict], q: MultiVectorEmbeddings, check: int = 50) -> list[dict]:
+    """Each centroid setting measured with both candidate kernels: the paired latency ratio fused/torch over the
+    interleaved rounds (with its interval), whether both gave the same top-10 overlap, and whether their candidate
+    sets were identical on the first `check` queries."""
+    by_label = {r["setting"]: r for r in rows if r["engine"] == "centroid" and "round_p50_ms" in r}
+    out = []
+    for label, fused in by_label.items():
+        base = by_label.get(label.replace(" [fused]", " [torch]"))
+        if not label.endswith(" [fused]") or base is None:
+            continue
+        same = True
+        with torch.no_grad():
+            for i in range(min(check, len(q))):
+                qt = torch.as_tensor(np.asarray(q.item(i), dtype=np.float32), device=base["_index"].centroids.device)
+                same &= torch.equal(torch.sort(fused["_index"].candidates(qt)).values,
+                                    torch.sort(base["_index"].candidates(qt)).values)
+        out.append({"setting": label.removesuffix(" [fused]"), "torch_p50_ms": base["interleaved_p50_ms"],
+                    "fused_p50_ms": fused["interleaved_p50_ms"],
+                    **paired_ratio(fused["round_p50_ms"], base["round_p50_ms"]),
+                    "same_overlap": fused["overlap@10"] == base["overlap@10"],
+                    f"same_candidates_first_{check}": bool(same)})
+    return out
+
+
 def pareto(rows: list[dict]) -> list[dict]:
     """For each PLAID point: the centroid settings that dominate it (faster or equal at k=10, overlap at least
     as high, resident bytes per token no higher: RAM structures plus the store pages the warm stream kept)."""
@@ -350,6 +375,9 @@ def main() -> None:
                     help="centroid settings NPROBExINTERACTIONxRERANK[rBITS] (or NPROBExRERANK[rBITS]), "
                          "comma-separated; rBITS re-ranks on residual codes of BITS bits")
     ap.add_argument("--engines", default="exact,centroid,faiss-twostage,plaid")
+    ap.add_argument("--kernels", default="auto",
+                    help="centroid engine: candidate-stage kernels to compare, e.g. torch,fused (fused: Triton, "
+                         "CUDA); each setting is loaded once per kernel and the rounds pair them")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--exact-sample", type=int, default=50, help="queries timed for exact batch-1 search")
     ap.add_argument("--cache", type=Path, default=Path(".cache/bench"))
@@ -410,15 +438,16 @@ def main() -> None:
                                       ).build(docs, pids, work / f"centroid_r{bits}")
                 built_stats[bits] = {"build_seconds": built.build_seconds, **built.extra}
                 meta["centroid_nlist"] = built.extra["nlist"]
-            for nprobe, inter, cands, bits in settings:
+            kernels = args.kernels.split(",")
+            for (nprobe, inter, cands, bits), kernel in itertools.product(settings, kernels):
                 index = CentroidIndex.load(work / f"centroid_r{bits}", nprobe=nprobe, interaction=inter,
-                                           candidates=cands, device=args.device)
+                                           candidates=cands, device=args.device, kernel=kernel)
                 label = (f"nprobe {nprobe}, " + (f"interaction {inter}, " if inter else "") + f"rerank {cands}"
-                         + (f" on {bits}-bit residuals" if bits else ""))
+                         + (f" on {bits}-bit residuals" if bits else "") + (f" [{kernel}]" if len(kernels) > 1 else ""))
                 rows.append(measure("centroid", label, index, built_stats[bits], q, qids, ref))
                 rows[-1]["_index"] = index
                 rows[-1]["_probe"] = ("centroid", work / f"centroid_r{bits}",
-                                      {"nprobe": nprobe, "interaction": inter, "candidates": cands})
+                                      {"nprobe": nprobe, "interaction": inter, "candidates": cands, "kernel": kernel})
         if "faiss-twostage" in engines:
             try:
                 from harness.index.twostage import FaissTwoStageIndex
@@ -453,6 +482,7 @@ def main() -> None:
         if args.rounds:
             print(f"{args.rounds} interleaved rounds over {len(qids)} queries ...", flush=True)
             confident = interleave(rows, q, qids, args.rounds)
+            kernel_pairs = kernel_comparison(rows, q)
         if args.rss:
             print("peak RSS, each engine in a fresh process ...", flush=True)
             meta["probe_baseline_rss_gib"] = add_peak_rss(rows, q, work, args.device)
@@ -471,6 +501,10 @@ def main() -> None:
     for v in verdicts:
         print(f"PLAID {v['plaid']}: " + (f"dominated by centroid {v['dominated_by'][0]}" if v["dominated"]
                                          else "NOT dominated by any centroid setting") + " (point estimates)")
+    for v in kernel_pairs if args.rounds else []:
+        print(f"fused/torch {v['setting']}: {v['ratio']:.2f} [{v['ratio_lo']:.2f}, {v['ratio_hi']:.2f}]"
+              f" ({v['torch_p50_ms']:.2f} -> {v['fused_p50_ms']:.2f} ms; same overlap: {v['same_overlap']}, "
+              f"same candidates: {v['same_candidates_first_50']})")
     for v in confident if args.rounds else []:
         print(f"PLAID {v['plaid']}: " + (f"dominated with confidence by centroid {v['dominated_by'][0]}"
                                          if v["dominated_with_confidence"] else "not dominated with confidence")
@@ -482,7 +516,7 @@ def main() -> None:
     if args.out:
         result = {"meta": meta, "rows": rows, "pareto": verdicts, "stretch_settings": stretch}
         if args.rounds:
-            result.update(rounds=args.rounds, dominance=confident)
+            result.update(rounds=args.rounds, dominance=confident, fused_vs_torch=kernel_pairs)
         write_json(args.out, result)
 
 

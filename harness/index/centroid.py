@@ -33,6 +33,7 @@ from harness.atomic import atomic_path, write_json
 from harness.distributed.runtime import broadcast, current, gather_to_main, shard_bounds
 from harness.errors import InputError
 from harness.pagecache import release, take_rows
+from harness.index import fused_candidates
 from harness.index.late import TokenStore
 from harness.index.maxsim import gather_packed, maxsim_packed, packed_rows
 from harness.index.postings import inverted_lists
@@ -42,6 +43,8 @@ from harness.progress import bar
 ASSIGN_SLICE = 1 << 20  # tokens assigned to centroids at a time
 SCORE_BUDGET = 1 << 28  # elements of one [tokens, centroids] score block (1 GiB of float32)
 DENSE_SCORE_LIMIT = 1 << 22  # query tokens x documents below which approximate scores use a dense buffer
+FUSED_DENSE_LIMIT = 1 << 28  # the fused kernel's dense [query tokens, documents] buffer, at most 1 GiB
+KERNELS = ("auto", "torch", "fused")  # search-time choice of the candidate stage; never part of the built index
 
 
 def _save(path: Path, arr: np.ndarray) -> None:
@@ -104,6 +107,13 @@ class CoarseAssigner:
             better = vals > best[rows]
             best[rows[better]], out[rows[better]] = vals[better], members[idx[better]]
         return out
+
+
+def _best_positive(approx: torch.Tensor, n_keep: int) -> torch.Tensor:
+    """Document indices of the best `n_keep` approximate scores over all documents, those above 0 only."""
+    n_cand = int(torch.count_nonzero(approx))
+    keep = torch.topk(approx, min(n_keep, max(1, n_cand))).indices
+    return keep[approx[keep] > 0] if n_cand else keep[:0]
 
 
 class CentroidIndex:
@@ -252,6 +262,20 @@ class CentroidIndex:
         cand = self._probe(q, scores, n_inter)
         return cand[self._interaction(scores, cand, int(self.settings["candidates"]))]
 
+    def use_fused(self, device: torch.device) -> bool:
+        """The candidate stage's kernels (`kernel` setting at load): `auto` takes the fused Triton kernels on CUDA
+        when Triton is there, `torch` never, `fused` always (on CPU only under TRITON_INTERPRET=1, for tests)."""
+        kernel = str(self.settings.get("kernel", "auto"))
+        if kernel not in KERNELS:
+            raise InputError("settings.json", "kernel", f"{kernel!r} is not one of {', '.join(KERNELS)}")
+        if kernel == "torch":
+            return False
+        ok = fused_candidates.usable(device)
+        if kernel == "fused" and not ok:
+            raise InputError("settings.json", "kernel", "'fused' needs Triton and a CUDA device (or "
+                             "TRITON_INTERPRET=1 on CPU); Triton ships with CUDA builds of torch")
+        return ok and (kernel == "fused" or torch.device(device).type == "cuda")
+
     def _token_codes(self, rows: torch.Tensor) -> torch.Tensor:
         """Centroid ids (int64) of token rows; uint16 codes are held as an int16 view, widened here."""
         codes = self.codes[rows].long()
@@ -264,7 +288,10 @@ class CentroidIndex:
     def interaction_scores(self, scores: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
         """MaxSim with every document token replaced by its centroid, sum_i max_t S[i, code(t)], for documents
         `cand` given S [Lq, nlist]. Their tokens are gathered packed (no padding) as rows of S^T, [tokens, Lq],
-        then reduced per document by one scatter-max; an empty document scores 0."""
+        then reduced per document by one scatter-max; an empty document scores 0. The fused kernel gives the
+        same maxima without the index tensors."""
+        if self.use_fused(scores.device):
+            return fused_candidates.interaction_best(scores, self.codes, self.token_offsets, cand).sum(1)
         starts = self.token_offsets[cand]
         lengths = self.token_offsets[cand + 1] - starts
         total = int(lengths.sum())
@@ -280,6 +307,10 @@ class CentroidIndex:
         """Steps 2-3: candidate documents from the probed lists, the best `n_keep` by approximate MaxSim."""
         nprobe = min(int(self.settings["nprobe"]), scores.shape[1])
         top_s, top_c = torch.topk(scores, nprobe, dim=1)  # [Lq, nprobe]
+        n_docs = len(self.store.ids)
+        if q.shape[0] * n_docs <= FUSED_DENSE_LIMIT and self.use_fused(q.device):
+            return _best_positive(fused_candidates.probe_best(top_s, top_c, self.list_offsets, self.list_docs,
+                                                              n_docs).sum(0), n_keep)
         starts, ends = self.list_offsets[top_c].flatten(), self.list_offsets[top_c + 1].flatten()
         lengths = ends - starts
         total = int(lengths.sum())
@@ -292,15 +323,11 @@ class CentroidIndex:
         docs = self.list_docs[starts[seg] + within].long()
         vals = top_s.flatten()[seg].clamp_min(0)
         rows = seg // nprobe
-        n_docs = len(self.store.ids)
         if q.shape[0] * n_docs <= DENSE_SCORE_LIMIT:
             # small corpora: one dense [query tokens, documents] buffer is cheaper than sorting the postings
             best = torch.zeros(q.shape[0] * n_docs, device=q.device)
             best.scatter_reduce_(0, rows * n_docs + docs, vals, reduce="amax")
-            approx = best.view(q.shape[0], n_docs).sum(0)
-            n_cand = int(torch.count_nonzero(approx))
-            keep = torch.topk(approx, min(n_keep, max(1, n_cand))).indices
-            return keep[approx[keep] > 0] if n_cand else keep[:0]
+            return _best_positive(best.view(q.shape[0], n_docs).sum(0), n_keep)
         cand, local = torch.unique(docs, return_inverse=True)
         best = torch.zeros(q.shape[0] * len(cand), device=q.device)
         best.scatter_reduce_(0, rows * len(cand) + local, vals, reduce="amax")

@@ -102,6 +102,8 @@ def generalization_points(results: Path) -> pd.DataFrame:
 
 def plot_generalization(results: Path) -> Path:
     """Grouped bars: a group per dataset x corpus column, a bar per run, 95% intervals as error bars."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,7 +121,10 @@ def plot_generalization(results: Path) -> Path:
         x = np.arange(len(columns)) + (i - (len(runs) - 1) / 2) * width
         err = np.vstack([sel["value"] - sel["lo"], sel["hi"] - sel["value"]])
         ax.bar(x, sel["value"], width, yerr=np.nan_to_num(err), capsize=2, label=run)
-    ax.set_xticks(np.arange(len(columns)), [c.replace(": ", ":\n") for c in columns], fontsize=7)
+    # wrapped, so neighbouring group labels never run into each other
+    labels = [textwrap.fill(c.replace(": ", ":\n"), 18, replace_whitespace=False, break_on_hyphens=False)
+              for c in columns]
+    ax.set_xticks(np.arange(len(columns)), labels, fontsize=7)
     ax.set_ylabel("percent (95% interval over queries)")
     ax.set_ylim(0, 100)
     ax.set_title("okvqa_mini runs on each dataset x corpus (PR-Success@5; FVQA facts also gold Success@5)", fontsize=9)

@@ -26,6 +26,7 @@ POSTINGS_BLOCK = 256  # postings one program reads at a time
 TOKENS_BLOCK = 32  # document tokens one program reads at a time
 
 
+@functools.cache  # asked on every search call: a missing Triton is looked for once
 def triton_available() -> bool:
     try:
         import triton  # noqa: F401
@@ -43,8 +44,7 @@ def usable(device: torch.device | str) -> bool:
 
 @functools.cache
 def _kernels() -> Any:
-    """The kernel module, imported on first use (it needs Triton), so that TRITON_INTERPRET set before the first
-    call takes effect."""
+    """The kernel module, imported on first use: it needs Triton, which CPU installs do not have."""
     from harness.index import fused_kernels
 
     return fused_kernels

@@ -19,6 +19,7 @@ def probe_kernel(top_s, top_c, list_offsets, list_docs, best, n_docs, nprobe, BL
         doc = tl.load(list_docs + idx, mask=inside, other=0).to(tl.int64)
         tl.atomic_max(best + row * n_docs + doc, tl.zeros([BLOCK], tl.float32) + score, mask=inside)
 
+
 @triton.jit
 def interaction_kernel(scores_t, codes, token_offsets, cand, best, n_q, WIDEN: tl.constexpr,
                        BT: tl.constexpr, BQ: tl.constexpr):

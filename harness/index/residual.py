@@ -49,7 +49,7 @@ class ResidualCodec:
         if bits not in BITS:
             raise ValueError(f"residual bits must be one of {BITS}, got {bits}")
         levels = 1 << bits
-        x = residuals.float()
+        x = residuals.float().cpu()  # the codec lives on CPU, as a loaded one does; decode moves its table
         cut = torch.quantile(x, torch.arange(1, levels, dtype=torch.float32) / levels, dim=0)
         mid = torch.quantile(x, (torch.arange(levels, dtype=torch.float32) + 0.5) / levels, dim=0)
         cut, mid = cut.reshape(levels - 1, -1), mid.reshape(levels, -1)

@@ -1,17 +1,21 @@
 """The project code a module runs: the transitive closure of its imports inside harness/ and methods/, read
-from the source (every import statement, also those inside functions). The pipeline files list it as each
-stage's dependencies, and caches and checkpoints key on its digest, so a code change is never served stale."""
+from the source (every import statement, also those inside functions, and every `module:attribute` entry of a
+registry, imported when its name is chosen). The pipeline files list it as each stage's dependencies, and
+caches and checkpoints key on its digest, so a code change is never served stale."""
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "methods")
+# a registry entry (harness/registry.py): a module imported by name when its choice is made
+REGISTRY_ENTRY = re.compile(r"^(?:harness|methods)(?:\.\w+)+:\w+$")
 
 
 def module_file(name: str, root: Path = ROOT) -> Path | None:
@@ -48,6 +52,8 @@ def _imported_names(file: Path, root: Path) -> set[str]:
                 base = node.module or ""
             names.add(base)
             names.update(f"{base}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and REGISTRY_ENTRY.match(node.value):
+            names.add(node.value.partition(":")[0])
     return names
 
 

@@ -14,14 +14,11 @@ from typing import Any
 
 import yaml
 
+from harness import paths
 from harness.atomic import write_text
 from harness.code_deps import ROOT, import_closure
 from harness.errors import InputError
-from harness.params import deep_merge, load_params
-from harness.pipeline.evaluate import LARGE_RUN_FILES, RUN_FILES
-from harness.pipeline.read import trained_reader_dir
-from harness.report.plots import plot_name
-from harness.report.tables import table_files
+from harness.params import deep_merge, load_params, params_file
 from harness.tasks import corpus_ids, main_task, tasks
 
 VQA_FILES = ("vqa.json", "vqa_per_query.json")
@@ -153,7 +150,6 @@ def _params_dep(p: Pipeline, keys: list[str]) -> list[dict[str, list[str]]]:
 def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs."""
     from harness import methods as method_registry
-    from harness import paths
 
     name = params["profile"]
     params_arg = "" if p.overrides_file is None else f" --params {p.params_file}"
@@ -186,7 +182,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     in_git = bool(params.get("eval", {}).get("per_query_in_git", True))
 
     def run_file(path: Path) -> Any:
-        return uncached(path) if in_git or path.name not in LARGE_RUN_FILES else str(path)
+        return uncached(path) if in_git or path.name not in paths.LARGE_RUN_FILES else str(path)
 
     def task_key(name: str) -> list[str]:
         """A stage depends on its own task's entry only: adding a task re-runs nothing that exists."""
@@ -195,11 +191,14 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     data = str(paths.data_dir(params))
     fetch_out = str(paths.fetch_record(params))
     from harness.data.fetch import needed
+    from harness.data.folder import card_file, source_folder
 
     cards = sorted({str(card) for card, _ in needed(params)})  # what the download is checked against
     stage("fetch", "fetch", [*cards, *_code("fetch")], ["dataset", "requires"] if "requires" in params else ["dataset"],
           [uncached(fetch_out)])
-    stage("prepare", "prepare", [fetch_out, *_code("prepare")], ["data_seed", "dataset"], [data])
+    # a folder dataset: the folder and its card are inputs DVC hashes (other sources record their inputs' sha256)
+    folder = ([str(source_folder(params)), str(card_file(params))] if params["dataset"]["source"] == "folder" else [])
+    stage("prepare", "prepare", [fetch_out, *folder, *_code("prepare")], ["data_seed", "dataset"], [data])
     targets = {}
     report_deps: list[str] = []
     for run_id, run in params["runs"].items():
@@ -220,10 +219,10 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
             stage(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
                   [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
                    *_code("evaluate", [targets[run_id]])], [*EVAL_KEYS, *task_key(task.name)],
-                  [run_file(out / f) for f in RUN_FILES], [uncached(out / "metrics.json")])
+                  [run_file(f) for f in paths.run_files(out)], [uncached(out / "metrics.json")])
     reader = params.get("reader")
     if reader and reader.get("enabled", True):
-        reader_dir = str(trained_reader_dir(params))
+        reader_dir = str(paths.trained_reader_dir(params))
         if "from" not in reader:
             stage("reader-train", "reader-train", [data, *_code("reader-train")], ["train_seeds", "protocol", "reader"],
                   [reader_dir], scaled=True)
@@ -248,8 +247,7 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     # beside them, untracked, so they never make a regeneration look like a change)
     stage("report", "report", [*report_deps, *_code("report")],
           ["runs", "eval", "data_seed"] + (["tasks"] if "tasks" in params else []),
-          [uncached(f) for f in table_files(params)] + [uncached(paths.plots_dir(params) / plot_name(t, i == 0))
-                                                        for i, t in enumerate(tasks(params))])
+          [uncached(f) for f in paths.report_files(params)])
     # PR-Success@K curves as DVC plots (`dvc plots show`); paths in top-level plots are relative to this file
     prefix = "" if p.wdir is None else p.wdir + "/"
     plots = []
@@ -266,22 +264,24 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
 
 
 def check_runs(params: dict[str, Any]) -> None:
-    """Every run's method params, protocol and index backend, before any file is written (harness/run_params.py)."""
+    """The dataset source, every run's method params, protocol and index backend, before any file is written
+    (harness/run_params.py)."""
     from harness import methods as method_registry
-    from harness.index import LATE_BACKENDS
+    from harness.data.builders import BUILDERS
+    from harness.index import LATE_INDEXES
     from harness.index.dense import TYPES
-    from harness.params import deep_merge
     from harness.run_params import check_run
 
+    BUILDERS.check(params["dataset"]["source"], params_file(params))
     for run_id, run in params["runs"].items():
         spec = method_registry.get(run["method"])
         check_run(params, run_id, method_registry.default_params(spec), method_registry.params_schema(spec))
         index = deep_merge(params["index"], run.get("index") or {})
-        for field, value, allowed in (("late.backend", (index.get("late") or {}).get("backend", "exact"), LATE_BACKENDS),
+        for field, value, allowed in (("late.backend", (index.get("late") or {}).get("backend", "exact"), LATE_INDEXES.names),
                                       ("dense.type", (index.get("dense") or {}).get("type", "flat"), TYPES)):
             if value not in allowed:
                 scope = f"runs.{run_id}.index" if run.get("index") else "index"
-                raise InputError(params.get("_source", "params.yaml"), f"{scope}.{field}",
+                raise InputError(params_file(params), f"{scope}.{field}",
                                  f"must be one of {', '.join(allowed)}, got {value!r}")
 
 

@@ -164,6 +164,11 @@ def _short(err: jsonschema.ValidationError) -> str:
     return err.message
 
 
+def params_file(params: dict[str, Any]) -> str:
+    """The file the params came from, for error messages (load_params records it)."""
+    return str(params.get("_source", "params.yaml"))
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in override.items():
@@ -193,7 +198,7 @@ def run_seed(params: dict, run_id: str) -> int:
 def run_settings(params: dict, run_id: str, method_defaults: dict, method_schema: dict | None = None) -> dict:
     """Everything one run uses: its method params, protocol and index settings, with overrides applied."""
     if run_id not in params["runs"]:
-        raise InputError(params.get("_source", "params.yaml"), f"runs.{run_id}", "no such run")
+        raise InputError(params_file(params), f"runs.{run_id}", "no such run")
     from harness.run_params import check_run
 
     check_run(params, run_id, method_defaults, method_schema or {})

@@ -1,15 +1,19 @@
-"""Where every stage reads and writes, relative to the project root. Each pipeline (`params['profile']`) owns
-its folders, so pipelines never write over one another."""
+"""Where every stage reads and writes, relative to the project root, and which files each writes (the generated
+dvc.yaml lists them as outputs). Each pipeline (`params['profile']`) owns its folders, so pipelines never write
+over one another."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from harness.params import params_file as params_file  # re-exported: error messages name the params file
+from harness.tasks import is_scaling_study, is_seed_study, tasks
 
-def params_file(params: dict[str, Any]) -> str:
-    """The file the params came from, for error messages (load_params records it)."""
-    return str(params.get("_source", "params.yaml"))
+# what DVC tracks of a run (identical for identical code and inputs); run.json, the full record, also holds the
+# commit, the device, wall times and latency, and lives beside them untracked by DVC
+RUN_FILES = ("run_facts.json", "trec.run", "per_query.json", "curve.json")
+LARGE_RUN_FILES = ("trec.run", "per_query.json")  # grow with the query count; see eval.per_query_in_git
 
 
 def fetch_record(params: dict[str, Any]) -> Path:
@@ -33,6 +37,12 @@ def reader_dir(params: dict[str, Any]) -> Path:
     return Path("models") / params["profile"] / "_reader"
 
 
+def trained_reader_dir(params: dict[str, Any]) -> Path:
+    """The reader this pipeline answers with: its own, or with `reader.from: <pipeline>` (set by `models_from`)
+    the one that pipeline trained."""
+    return reader_dir({**params, "profile": params["reader"].get("from", params["profile"])})
+
+
 def checkpoint_dir(params: dict[str, Any], run_id: str) -> Path:
     # Outside the DVC output on purpose: DVC deletes a stage's outputs before re-running it.
     return Path("checkpoints") / params["profile"] / run_id
@@ -48,6 +58,10 @@ def results_dir(params: dict[str, Any]) -> Path:
 
 def run_dir(params: dict[str, Any], run_id: str, task: str) -> Path:
     return results_dir(params) / "runs" / task / run_id
+
+
+def run_files(out: Path) -> list[Path]:
+    return [out / f for f in RUN_FILES]
 
 
 def bound_dir(params: dict[str, Any], bound: str) -> Path:
@@ -66,3 +80,27 @@ def tables_dir(params: dict[str, Any]) -> Path:
 
 def plots_dir(params: dict[str, Any]) -> Path:
     return results_dir(params) / "plots"
+
+
+def success_plot_file(params: dict[str, Any], task: str, first: bool) -> Path:
+    """PR-Success@K over K for one task; the main (first) task's plot keeps the short name."""
+    return plots_dir(params) / ("success_at_k.png" if first else f"success_at_k_{task}.png")
+
+
+def seeds_plot_file(params: dict[str, Any]) -> Path:
+    return plots_dir(params) / "seeds_pr_success_5.png"
+
+
+def report_files(params: dict[str, Any]) -> list[Path]:
+    """The report stage's deterministic outputs: tables, plus the study tables and plots where they apply."""
+    tables, plots = tables_dir(params), plots_dir(params)
+    files = [results_dir(params) / "long.csv"] + [tables / f for f in (
+        "main.md", "main.csv", "summary.md", "paired.md", "paired.csv")]
+    if len(tasks(params)) > 1:
+        files.append(tables / "tasks.md")
+    if is_scaling_study(params):
+        files += [tables / "scaling.md", tables / "scaling.csv", plots / "scaling.png", plots / "scaling_index_bytes.png"]
+    if is_seed_study(params):
+        files += [tables / f for f in ("seeds.md", "seeds.csv", "seeds_summary.md")] + [seeds_plot_file(params)]
+    files += [success_plot_file(params, name, i == 0) for i, name in enumerate(tasks(params))]
+    return files

@@ -14,6 +14,7 @@ from typing import Any
 from harness.atomic import write_text
 from harness.errors import InputError
 from harness.hub import is_hub_id, is_pinned, resolve_commit
+from harness.params import params_file
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def dataset_refs(params: dict[str, Any]) -> list[HubRef]:
 
 def edited_file(params: dict[str, Any]) -> Path:
     """The file a user edits for this pipeline: its overrides.yaml, or params.yaml for the embedded default."""
-    source = Path(str(params.get("_source", "params.yaml")))
+    source = Path(params_file(params))
     overrides = source.parent / "overrides.yaml"
     return overrides if overrides.is_file() else source
 

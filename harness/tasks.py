@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from harness.errors import InputError
-from harness.paths import params_file
+from harness.params import params_file
 
 SPLITS = ("val", "test")
+MIN_SCALING_SIZES = 3  # corpus sizes one split is asked against before the report draws a scaling study
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,19 @@ def tasks(params: dict[str, Any]) -> dict[str, Task]:
         out[name] = Task(name, split, corpus, sub["size"] if sub else None,
                          int(sub.get("seed", params["data_seed"])) if sub else None)
     return out
+
+
+def is_scaling_study(params: dict[str, Any]) -> bool:
+    """Tasks asking one split against three or more corpora (subsets): a scaling study."""
+    corpora: dict[str, set[str]] = {}
+    for task in tasks(params).values():
+        corpora.setdefault(task.split, set()).add(task.corpus_id)
+    return any(len(c) >= MIN_SCALING_SIZES for c in corpora.values())
+
+
+def is_seed_study(params: dict[str, Any]) -> bool:
+    """Runs that repeat another run over training seeds (`replicate_of`): the report adds the seed tables."""
+    return any("replicate_of" in run for run in params["runs"].values())
 
 
 def get_task(params: dict[str, Any], name: str | None) -> Task:

@@ -47,7 +47,7 @@ def tiny_corpus(monkeypatch: pytest.MonkeyPatch):
     from harness.api import Passage
     from harness.data import aokvqa
 
-    monkeypatch.setattr(aokvqa, "load_corpus", lambda settings, root: (
+    monkeypatch.setattr(aokvqa, "load_corpus", lambda settings, root, source: (
         [Passage("p1", "Soup", "soup is served in a bowl."), Passage("p2", "Cats", "cats dislike a bath.")],
         {"name": settings["name"]}))
     monkeypatch.delenv(ROOT_ENV, raising=False)

@@ -175,7 +175,7 @@ def test_malformed_prediction_file_is_one_clear_line(tmp_path, content, field):
 def test_studies_answer_with_the_reader_okvqa_mini_trained():
     from harness import paths
     from harness.dvcfile import ROOT, get, merged_params
-    from harness.pipeline.read import trained_reader_dir
+    from harness.paths import trained_reader_dir
 
     study, source = merged_params(get("okvqa_gs_mini")), merged_params(get("okvqa_mini"))
     assert study["reader"]["from"] == "okvqa_mini"

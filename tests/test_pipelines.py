@@ -222,7 +222,8 @@ def test_several_train_seeds_repeat_each_run_and_the_seed_table_aggregates(tmp_p
     assert "14: 44.0 [42.0, 46.0]" in row["per seed (value [95% interval over queries])"]
     from harness.report.seeds import summary_markdown
     assert "| dpr   | 42.0 ± 2.0 (3) " in summary_markdown(frame.reset_index())
-    from harness.report.seeds import seeds_plot, seeds_plot_file
+    from harness.paths import seeds_plot_file
+    from harness.report.seeds import seeds_plot
     monkeypatch.chdir(tmp_path)  # results/<profile>/plots/ is relative to the working directory
     seeds_plot(params, pd.DataFrame(rows))
     assert seeds_plot_file(params).read_bytes().startswith(b"\x89PNG")

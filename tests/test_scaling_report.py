@@ -12,6 +12,7 @@ import pytest
 from harness.params import load_params
 from harness.report import scaling
 from harness.report.long import CEILING_RUN, RANDOM_RUN
+from harness.tasks import is_scaling_study
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,7 @@ def test_growth_exponent_recovers_a_power_law():
 
 
 def test_only_pipelines_with_three_or_more_corpora_get_the_table():
-    assert scaling.applies(load_params(ROOT / "pipelines/corpus_scaling/params.yaml"))
-    assert scaling.applies(load_params(ROOT / "pipelines/check/params.yaml"))
-    assert not scaling.applies(load_params(ROOT / "pipelines/okvqa_mini/params.yaml"))
-    assert not scaling.applies(load_params(ROOT / "params.yaml"))
+    assert is_scaling_study(load_params(ROOT / "pipelines/corpus_scaling/params.yaml"))
+    assert is_scaling_study(load_params(ROOT / "pipelines/check/params.yaml"))
+    assert not is_scaling_study(load_params(ROOT / "pipelines/okvqa_mini/params.yaml"))
+    assert not is_scaling_study(load_params(ROOT / "params.yaml"))

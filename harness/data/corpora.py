@@ -20,9 +20,17 @@ from harness.api import Passage
 from harness.data.schema import iter_tsv
 from harness.data.sources import load_hf_split
 from harness.errors import InputError
+from harness.registry import Registry
 
 HUB_CORPORA = ("okvqa_gs", "okvqa_wiki")
-NAMES = ("wiki_vital", *HUB_CORPORA, "psgs_w100", "jsonl", "okvqa_gs_snippets")
+# each loader: (dataset.corpus settings, project root) -> (passages, what was read, for the manifest)
+LOADERS = Registry("dataset.corpus.name", {
+    "wiki_vital": "harness.data.corpora:load_wiki_vital",
+    **{name: "harness.data.corpora:load_hub_corpus" for name in HUB_CORPORA},
+    "psgs_w100": "harness.data.corpora:load_psgs_w100",
+    "jsonl": "harness.data.corpora:load_jsonl",
+    "okvqa_gs_snippets": "harness.data.corpora:load_gs_snippets",
+})
 
 
 def _from_rows(rows: list[dict[str, Any]], where: str, id_field: str, text_field: str,
@@ -53,39 +61,51 @@ def read_psgs_tsv(path: Path, limit: int | None = None) -> list[Passage]:
     return out
 
 
-def load_corpus(s: dict[str, Any], root: Path) -> tuple[list[Passage], dict[str, Any]]:
-    """The passages `dataset.corpus` names, and what was read (for the manifest)."""
-    name = s.get("name")
-    if name == "wiki_vital":
-        from harness.data import wiki_vital
+Loaded = tuple[list[Passage], dict[str, Any]]
 
-        passages = wiki_vital.load_passages(s.get("local"), int(s.get("max_words", 100)))
-        # the package's file is named by package, not by where this machine installed it
-        file = s.get("local") or f"{wiki_vital.PACKAGE}/{wiki_vital.FILE}"
-        return passages, {"name": name, "file": str(file), "sha256": wiki_vital.SHA256}
-    if name in HUB_CORPORA:
-        split = s.get("split", "test_passages")
-        rows, where = load_hf_split(s, split, root, "dataset.corpus")
-        fields = s.get("fields", {"id": "passage_id", "text": "passage_content", "title": None})
-        return (_from_rows(rows, where, fields["id"], fields["text"], fields.get("title")),
-                {"name": name, "folder": where, "split": split})
-    if name == "psgs_w100":
-        path = (root / s.get("local", "downloads/psgs_w100/psgs_w100.tsv")).resolve()
-        return read_psgs_tsv(path, s.get("limit")), {"name": name, "file": str(path)}
-    if name == "okvqa_gs_snippets":
-        from harness.data.okvqa.snippets import load_snippets
 
-        folder = (root / s.get("local", "../shared/data/okvqa_gs_snippets")).resolve()
-        got = load_snippets(folder)
-        # `urls` and `question_ids` are for the build (a side file; the questions the corpus was searched for)
-        return got.passages, {"name": name, "folder": s.get("local", "../shared/data/okvqa_gs_snippets"),
-                              "sha256": got.files, "empty_results_dropped": got.empty,
-                              "urls": got.urls, "question_ids": sorted(got.question_ids)}
-    if name == "jsonl":
-        from harness.data.schema import read_corpus
+def load_corpus(s: dict[str, Any], root: Path, source: str = "params.yaml") -> Loaded:
+    """The passages `dataset.corpus` names, and what was read (for the manifest); `source`: the params file."""
+    return LOADERS.get(s.get("name"), source)(s, root)
 
-        if not s.get("local"):
-            raise InputError("params.yaml", "dataset.corpus.local", "missing: the corpus.jsonl to read")
-        path = (root / s["local"]).resolve()
-        return read_corpus(path), {"name": name, "file": str(path)}
-    raise InputError("params.yaml", "dataset.corpus.name", f"must be one of {NAMES}, got {name!r}")
+
+def load_wiki_vital(s: dict[str, Any], root: Path) -> Loaded:
+    from harness.data import wiki_vital
+
+    passages = wiki_vital.load_passages(s.get("local"), int(s.get("max_words", 100)))
+    # the package's file is named by package, not by where this machine installed it
+    file = s.get("local") or f"{wiki_vital.PACKAGE}/{wiki_vital.FILE}"
+    return passages, {"name": s["name"], "file": str(file), "sha256": wiki_vital.SHA256}
+
+
+def load_hub_corpus(s: dict[str, Any], root: Path) -> Loaded:
+    split = s.get("split", "test_passages")
+    rows, where = load_hf_split(s, split, root, "dataset.corpus")
+    fields = s.get("fields", {"id": "passage_id", "text": "passage_content", "title": None})
+    return (_from_rows(rows, where, fields["id"], fields["text"], fields.get("title")),
+            {"name": s["name"], "folder": where, "split": split})
+
+
+def load_psgs_w100(s: dict[str, Any], root: Path) -> Loaded:
+    path = (root / s.get("local", "downloads/psgs_w100/psgs_w100.tsv")).resolve()
+    return read_psgs_tsv(path, s.get("limit")), {"name": s["name"], "file": str(path)}
+
+
+def load_gs_snippets(s: dict[str, Any], root: Path) -> Loaded:
+    from harness.data.okvqa.snippets import load_snippets
+
+    folder = (root / s.get("local", "../shared/data/okvqa_gs_snippets")).resolve()
+    got = load_snippets(folder)
+    # `urls` and `question_ids` are for the build (a side file; the questions the corpus was searched for)
+    return got.passages, {"name": s["name"], "folder": s.get("local", "../shared/data/okvqa_gs_snippets"),
+                          "sha256": got.files, "empty_results_dropped": got.empty,
+                          "urls": got.urls, "question_ids": sorted(got.question_ids)}
+
+
+def load_jsonl(s: dict[str, Any], root: Path) -> Loaded:
+    from harness.data.schema import read_corpus
+
+    if not s.get("local"):
+        raise InputError("params.yaml", "dataset.corpus.local", "missing: the corpus.jsonl to read")
+    path = (root / s["local"]).resolve()
+    return read_corpus(path), {"name": s["name"], "file": str(path)}

@@ -18,6 +18,7 @@ from harness.data.eval_only import data_root, write_test_only
 from harness.data.okvqa.files import _read_json, read_captions
 from harness.data.okvqa.record import SkipLog
 from harness.errors import InputError
+from harness.params import params_file
 from harness.metrics.vqa import normalize_prediction
 
 ROOT_ENV = "FLMR_BENCH_FVQA_ROOT"
@@ -106,7 +107,7 @@ def build_fvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
         qrels = {f"fvqa{q.qid}": {fact_id(q.fact): 1} for q in questions}
         corpus_info: dict[str, Any] = {"name": "fvqa_facts", "from": "every question's fact_surface, [[ ]] removed"}
     else:
-        corpus, corpus_info = load_corpus(corpus_settings, Path.cwd())
+        corpus, corpus_info = load_corpus(corpus_settings, Path.cwd(), params_file(params))
     return write_test_only(out, dataset=ds["name"], source="fvqa", root=root, files=files, queries=queries,
                            corpus=corpus, corpus_info=corpus_info, skips=skips, qrels=qrels,
                            answers=f"one per question in the official evaluation's normalised form, given as "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -253,3 +254,8 @@ def _check_answers_unique(queries: list[Query], passages: list[Passage]) -> None
 
 def generate_toy_world(out_dir: str | Path, cfg: ToyConfig) -> dict:
     return ToyWorldGenerator(cfg).generate(Path(out_dir))
+
+
+def build_toy(params: dict[str, Any], out_dir: Path) -> dict:
+    """The prepare stage's builder for `dataset.source: toy` (settings under `dataset.toy`)."""
+    return generate_toy_world(out_dir, ToyConfig(seed=params["data_seed"], **params["dataset"].get("toy", {})))

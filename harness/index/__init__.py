@@ -13,31 +13,23 @@ import torch
 from harness import bm25
 from harness.api import DenseEmbeddings, Embeddings, Index, MultiVectorEmbeddings, Run, TextEmbeddings
 from harness.errors import InputError
+from harness.registry import Registry
 
-
-LATE_BACKENDS = ("exact", "centroid", "faiss-twostage", "plaid")
+# imported on demand: faiss and colbert-ai are optional where only some backends are used (GPU machines)
+LATE_INDEXES = Registry("index.late.backend", {
+    "exact": "harness.index.late:ExactMaxSimIndex",
+    "centroid": "harness.index.centroid:CentroidIndex",
+    "faiss-twostage": "harness.index.twostage:FaissTwoStageIndex",
+    "plaid": "harness.index.plaid:PlaidIndex",
+})
+LATE_BACKENDS = LATE_INDEXES.names
 TORCH_BACKENDS = ("exact", "centroid")  # search in torch, so on the evaluation device
-
-
-def _late_class(backend: str) -> Any:
-    # imported on demand: faiss and colbert-ai are optional where only some backends are used (GPU machines)
-    if backend == "exact":
-        from harness.index.late import ExactMaxSimIndex
-
-        return ExactMaxSimIndex
-    if backend == "centroid":
-        from harness.index.centroid import CentroidIndex
-
-        return CentroidIndex
-    if backend == "faiss-twostage":
-        from harness.index.twostage import FaissTwoStageIndex
-
-        return FaissTwoStageIndex
-    if backend == "plaid":
-        from harness.index.plaid import PlaidIndex
-
-        return PlaidIndex
-    raise InputError("params.yaml", "index.late.backend", f"must be one of {LATE_BACKENDS}, got {backend!r}")
+# the dense and sparse families: one backend each, reading the `index` section of their name (late interaction
+# picks one of LATE_INDEXES)
+FAMILY_INDEXES = Registry("family", {
+    "dense": "harness.index.dense:FaissDenseIndex",
+    "sparse": "harness.index.sparse:BM25Index",
+})
 
 
 def make_index(family: str, settings: dict[str, Any]) -> Index:
@@ -47,19 +39,11 @@ def make_index(family: str, settings: dict[str, Any]) -> Index:
         from harness.index.sharded import ShardedIndex
 
         return ShardedIndex(family, settings)
-    if family == "dense":
-        from harness.index.dense import FaissDenseIndex
-
-        return FaissDenseIndex(settings.get("dense", {}))
     if family == "late-interaction":
         late = dict(settings.get("late", {}))
         backend = late.pop("backend", "exact")
-        return _late_class(backend)(late.get(backend.replace("-", "_"), {}))
-    if family == "sparse":
-        from harness.index.sparse import BM25Index
-
-        return BM25Index(settings.get("sparse", {}))
-    raise InputError("params.yaml", "index", f"no index backend for family {family!r}")
+        return LATE_INDEXES.get(backend)(late.get(backend.replace("-", "_"), {}))
+    return FAMILY_INDEXES.get(family, "method.py")(settings.get(family, {}))
 
 
 def load_index(family: str, index_dir, device: str = "cpu") -> Index:
@@ -69,21 +53,14 @@ def load_index(family: str, index_dir, device: str = "cpu") -> Index:
 
     if (index_dir / SHARDS_FILE).is_file():
         return ShardedIndex.load(index_dir, device)
-    if family == "dense":
-        from harness.index.dense import FaissDenseIndex
-
-        return FaissDenseIndex.load(index_dir)
     if family == "late-interaction":
         settings = index_dir / "settings.json"
         if not settings.is_file():
             raise InputError(settings, "-", "index settings not found (was the index stage run?)")
         backend = json.loads(settings.read_text())["backend"]
-        return _late_class(backend).load(index_dir, **({"device": device} if backend in TORCH_BACKENDS else {}))
-    if family == "sparse":
-        from harness.index.sparse import BM25Index
-
-        return BM25Index.load(index_dir)
-    raise InputError(index_dir, "index", f"no index backend for family {family!r}")
+        cls = LATE_INDEXES.get(backend, str(settings), "backend")
+        return cls.load(index_dir, **({"device": device} if backend in TORCH_BACKENDS else {}))
+    return FAMILY_INDEXES.get(family, "method.py").load(index_dir)
 
 
 def exact_search(q: Embeddings, qids: list[str], p: Embeddings, pids: list[str], k: int) -> Run:

@@ -44,12 +44,6 @@ def _with_gold(gold: Passage, negatives: list[Passage], slot: int) -> list[Passa
 DISABLED = "reader.enabled is false in this profile (retrieval only)"
 
 
-def trained_reader_dir(params: dict[str, Any]) -> Path:
-    """The reader this pipeline answers with: its own, or with `reader.from: <pipeline>` (set by `models_from`)
-    the one that pipeline trained."""
-    return paths.reader_dir({**params, "profile": params["reader"].get("from", params["profile"])})
-
-
 def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str, Any]:
     reader_params, protocol = _settings(params)
     if not reader_params.get("enabled", True):
@@ -70,7 +64,7 @@ def train_reader(params: dict[str, Any], device: str | None = None) -> dict[str,
     pool = max(k, int(protocol.get("hard_negative_pool", 20)))
     hard = mine_hard_negatives(train_q + val_q, data.corpus, {q: set(v) for q, v in {**positives, **val_pos}.items()}, pool)
     seed = train_seeds(params)[0]  # one reader per pipeline
-    model = create_reader(reader_params, seed).to(device)
+    model = create_reader(reader_params, seed, paths.params_file(params)).to(device)
     # per_passage readers are selected on reading the gold passage alone; concat readers read it among BM25
     # negatives, as they will read a retriever's top K
     n_neg = 0 if model.per_passage else k - 1
@@ -155,7 +149,7 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
         source = {"bound": bound}
     else:
         raise InputError("command line", "--bound", f"must be one of {BOUNDS}")
-    model = load_reader(trained_reader_dir(params), device)
+    model = load_reader(paths.trained_reader_dir(params), device)
     preds = model.answer(queries, contexts, scores)
     metrics, per_q = score_predictions(preds, {q.qid: list(q.answers) for q in queries})
     record = {"schema_version": 1, **source, "reader": model.params["backbone"].get("kind", "t5"),
@@ -166,7 +160,7 @@ def answer(params: dict[str, Any], run_id: str | None = None, bound: str | None 
                                                  any(holds_answer(hit_text(p), clean_answers(q.answers))
                                                      for p in contexts[q.qid]) for q in queries),
                                              "unanswered": sum(not str(preds.get(q.qid, "")).strip() for q in queries)},
-              "reader_hash": model_hash(trained_reader_dir(params)), "seed": train_seeds(params)[0],
+              "reader_hash": model_hash(paths.trained_reader_dir(params)), "seed": train_seeds(params)[0],
               "dirty": bool(git.get("dirty"))}
     write_json(out / "predictions.json", preds)
     write_json(out / "vqa_per_query.json", per_q)

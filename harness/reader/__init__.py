@@ -10,28 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from harness import modeling
-from harness.errors import InputError
+from harness.registry import Registry
+
+# `seq2seq` is the name a saved T5 reader's config.json carries
+READERS = Registry("reader.backbone.kind", {
+    "t5": "harness.reader.seq2seq:Seq2SeqReader",
+    "seq2seq": "harness.reader.seq2seq:Seq2SeqReader",
+    "blip2": "harness.reader.blip2:Blip2Reader",
+    "extractive": "harness.reader.extractive:ExtractiveReader",
+})
 
 
-def _reader_class(kind: str) -> Any:
-    if kind in ("t5", "seq2seq"):
-        from harness.reader.seq2seq import Seq2SeqReader
-
-        return Seq2SeqReader
-    if kind == "blip2":
-        from harness.reader.blip2 import Blip2Reader
-
-        return Blip2Reader
-    if kind == "extractive":
-        from harness.reader.extractive import ExtractiveReader
-
-        return ExtractiveReader
-    raise InputError("params.yaml", "reader.backbone.kind", f"must be t5, blip2 or extractive, got {kind!r}")
-
-
-def create_reader(params: dict[str, Any], seed: int) -> Any:
-    return _reader_class(params["backbone"].get("kind", "t5")).create(params, seed)
+def create_reader(params: dict[str, Any], seed: int, source: str = "params.yaml") -> Any:
+    return READERS.get(params["backbone"].get("kind", "t5"), source).create(params, seed)
 
 
 def load_reader(model_dir: Path, device: str = "cpu") -> Any:
-    return _reader_class(modeling.read_config(model_dir).get("reader", "seq2seq")).load(model_dir, device)
+    kind = modeling.read_config(model_dir).get("reader", "seq2seq")
+    return READERS.get(kind, str(Path(model_dir) / modeling.CONFIG), "reader").load(model_dir, device)

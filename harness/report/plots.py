@@ -19,10 +19,6 @@ from harness.report.seeds import replicate_groups  # noqa: E402
 from harness.tasks import tasks  # noqa: E402
 
 
-def plot_name(task: str, first: bool) -> str:
-    return "success_at_k.png" if first else f"success_at_k_{task}.png"
-
-
 def legend_outside(ax: plt.Axes, title: str | None = None) -> None:
     """The legend to the right of the axes, in columns of at most 18 entries, so it never covers a curve."""
     handles, labels = ax.get_legend_handles_labels()
@@ -52,6 +48,6 @@ def success_plot(params: dict[str, Any]) -> None:
         ax.set_ylim(0, 100)
         legend_outside(ax, label)
         fig.tight_layout()
-        with atomic_path(paths.plots_dir(params) / plot_name(name, i == 0)) as tmp:
+        with atomic_path(paths.success_plot_file(params, name, i == 0)) as tmp:
             fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
         plt.close(fig)

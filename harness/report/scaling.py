@@ -18,26 +18,8 @@ import pandas as pd  # noqa: E402
 from harness import paths  # noqa: E402
 from harness.atomic import atomic_path, write_text  # noqa: E402
 from harness.report.long import CEILING_RUN, RANDOM_RUN  # noqa: E402
-from harness.tasks import tasks  # noqa: E402
 
 KS = (5, 20)
-MIN_SIZES = 3
-
-
-def applies(params: dict[str, Any]) -> bool:
-    """Tasks asking one split against three or more corpora (subsets): a scaling study."""
-    corpora: dict[str, set[str]] = {}
-    for task in tasks(params).values():
-        corpora.setdefault(task.split, set()).add(task.corpus_id)
-    return any(len(c) >= MIN_SIZES for c in corpora.values())
-
-
-def output_files(params: dict[str, Any]) -> list[Any]:
-    """What `write_scaling` writes that identical inputs make identical (the report stage's outputs)."""
-    if not applies(params):
-        return []
-    tables, plots = paths.tables_dir(params), paths.plots_dir(params)
-    return [tables / "scaling.md", tables / "scaling.csv", plots / "scaling.png", plots / "scaling_index_bytes.png"]
 
 
 def _value(long: pd.DataFrame, task: str, run: str, metric: str) -> pd.Series | None:

@@ -20,27 +20,12 @@ from harness.tasks import main_task  # noqa: E402
 METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "VQA")
 
 
-def applies(params: dict[str, Any]) -> bool:
-    return any("replicate_of" in run for run in params["runs"].values())
-
-
 def replicate_groups(params: dict[str, Any]) -> dict[str, list[str]]:
     """Each base run with the runs that repeat it over training seeds (a run without `replicate_of` is its own)."""
     groups: dict[str, list[str]] = {}
     for run_id, run in params["runs"].items():
         groups.setdefault(run.get("replicate_of", run_id), []).append(run_id)
     return groups
-
-
-def output_files(params: dict[str, Any]) -> list[Path]:
-    out = paths.tables_dir(params)
-    if not applies(params):
-        return []
-    return [Path(out) / f for f in ("seeds.md", "seeds.csv", "seeds_summary.md")] + [seeds_plot_file(params)]
-
-
-def seeds_plot_file(params: dict[str, Any]) -> Path:
-    return paths.plots_dir(params) / "seeds_pr_success_5.png"
 
 
 def seeds_frame(params: dict[str, Any], long: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +79,7 @@ def seeds_plot(params: dict[str, Any], long: pd.DataFrame, metric: str = "PR-Suc
     ax.set_title(f"{params['profile']}: {metric} per training seed (95% interval over queries);\n"
                  "bar: the mean over seeds", fontsize=9)
     fig.tight_layout()
-    with atomic_path(seeds_plot_file(params)) as tmp:
+    with atomic_path(paths.seeds_plot_file(params)) as tmp:
         fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
     plt.close(fig)
 

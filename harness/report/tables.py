@@ -16,7 +16,7 @@ from harness.metrics.bootstrap import paired_difference
 from harness.metrics.significance import ALPHA, METHOD, holm, paired_permutation_p
 from harness.report import scaling, seeds
 from harness.report.long import CEILING_RUN, CI_METRICS, RANDOM_RUN, latency_table, long_table, records
-from harness.tasks import main_task, tasks
+from harness.tasks import is_scaling_study, is_seed_study, main_task, tasks
 
 MARK = "†"  # differs from the reference run, Holm-corrected paired permutation test
 SUMMARY_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "VQA")
@@ -219,17 +219,8 @@ def write_latency(params: dict[str, Any]) -> None:
     lat = latency_table(params)
     write_text(paths.results_dir(params) / "latency.csv", lat.to_csv(index=False, float_format="%.4f"))
     write_text(paths.results_dir(params) / "latency.md", latency_markdown(lat))
-    if scaling.applies(params):
+    if is_scaling_study(params):
         scaling.latency_plot(params, lat)
-
-
-def table_files(params: dict[str, Any]) -> list[Path]:
-    """The report's deterministic outputs (the pipeline's dvc.yaml lists them as the report stage's outs)."""
-    out = paths.tables_dir(params)
-    files = [paths.results_dir(params) / "long.csv"] + [out / f for f in (
-        "main.md", "main.csv", "summary.md", "paired.md", "paired.csv")]
-    return (files + ([out / "tasks.md"] if len(tasks(params)) > 1 else []) + scaling.output_files(params)
-            + seeds.output_files(params))
 
 
 def write_tables(params: dict[str, Any]) -> pd.DataFrame:
@@ -247,9 +238,9 @@ def write_tables(params: dict[str, Any]) -> pd.DataFrame:
     names = list(tasks(params))
     if len(names) > 1:
         write_text(Path(out) / "tasks.md", tasks_markdown(long, names) + _dirty_note(dirty))
-    if scaling.applies(params):
+    if is_scaling_study(params):
         scaling.write_scaling(params, long)
-    if seeds.applies(params):
+    if is_seed_study(params):
         seeds.write_seeds(params, long)
     write_text(Path(out) / "paired.csv", paired.to_csv(index=False, float_format="%.4f"))
     write_text(Path(out) / "paired.md", paired.to_markdown(index=False, floatfmt=".4g") +

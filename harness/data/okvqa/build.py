@@ -18,6 +18,7 @@ from harness.data.pseudo_qrels import pseudo_qrels
 from harness.data.schema import write_corpus, write_qrels, write_queries
 from harness.data.splits import carve_validation, ids_digest
 from harness.errors import InputError
+from harness.params import params_file
 from harness.provenance import sha256_file
 
 ROOT_ENV = "FLMR_BENCH_OKVQA_ROOT"  # overrides dataset.okvqa.root (CI: the shared data folder)
@@ -72,7 +73,7 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
     use_vt = bool(s.get("use_vision_text", True))
     queries = [_query(q, ("val" if q.qid in val_ids else "train") if q.origin == "train" else "test", vt, use_vt)
                for q in questions]
-    corpus, corpus_info = load_corpus(ds.get("corpus", {}), Path.cwd())
+    corpus, corpus_info = load_corpus(ds.get("corpus", {}), Path.cwd(), params_file(params))
     if ds.get("corpus", {}).get("limit"):
         corpus = corpus[: int(ds["corpus"]["limit"])]
     urls, searched = corpus_info.pop("urls", None), corpus_info.pop("question_ids", None)

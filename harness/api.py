@@ -128,9 +128,22 @@ class IndexStats:
 
 @runtime_checkable
 class Retriever(Protocol):
-    """A trainable retriever. The shared loop in `harness.train` drives `loss`; stages call the rest."""
+    """A retriever: what every stage calls on the class a method's `MethodSpec.target` names. It is a
+    `torch.nn.Module` (the shared loop in `harness.train` drives `loss`, `parameters`, `state_dict`, `train`/`eval`
+    and `to`), made by `create` in the train stage and by `load` in every later one. Optional: `trainable = False`
+    (saved as created, e.g. BM25), and `phases()` / `set_phase(name)` for training phases before fine-tuning
+    (FLMR's mapping-network pre-training). tests/test_method_conformance.py checks every method folder."""
 
     family: str
+    params: dict[str, Any]  # the method params it was made with (the run's, merged onto its params.yaml)
+
+    @classmethod
+    def create(cls, params: dict[str, Any], seed: int) -> "Retriever": ...
+
+    @classmethod
+    def load(cls, model_dir: Path, device: str = "cpu") -> "Retriever": ...
+
+    def save(self, out_dir: Path) -> None: ...
 
     def loss(self, queries: list[Query], positives: list[Passage], negatives: list[Passage]) -> Any: ...
 
@@ -138,7 +151,28 @@ class Retriever(Protocol):
 
     def encode_passages(self, passages: list[Passage], batch_size: int = 32) -> Embeddings: ...
 
+
+@runtime_checkable
+class Reader(Protocol):
+    """A VQA reader (harness/reader/, chosen by `reader.backbone.kind`): a `torch.nn.Module` trained by the same
+    loop on `loss`, then asked to `answer` from each question's top-K passages. `per_passage`: one input per
+    passage, answers chosen by joint score (RA-VQA), else all K in one input."""
+
+    params: dict[str, Any]
+    per_passage: bool
+
+    @classmethod
+    def create(cls, params: dict[str, Any], seed: int) -> "Reader": ...
+
+    @classmethod
+    def load(cls, model_dir: Path, device: str = "cpu") -> "Reader": ...
+
     def save(self, out_dir: Path) -> None: ...
+
+    def loss(self, queries: list[Query], positives: list[Passage], negatives: list[Passage]) -> Any: ...
+
+    def answer(self, queries: list[Query], contexts: dict[str, list[Passage]],
+               scores: dict[str, list[float]] | None = None, batch_size: int = 32) -> dict[str, str]: ...
 
 
 class Index(Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from harness.api import MethodSpec
+from harness.api import MethodSpec, Retriever
 from harness.errors import InputError
 
 METHODS_DIR = Path(__file__).resolve().parent.parent / "methods"
@@ -59,6 +59,6 @@ def params_schema(spec: MethodSpec) -> dict[str, Any]:
     return _read_params(spec).get("_schema") or {}
 
 
-def retriever_class(spec: MethodSpec) -> Any:
+def retriever_class(spec: MethodSpec) -> type[Retriever]:
     module_name, _, cls_name = spec.target.partition(":")
     return getattr(importlib.import_module(module_name), cls_name)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
-from harness.methods import discover
+from harness import paths
+from harness.api import Retriever
+from harness.methods import discover, retriever_class
 from harness.params import load_params
 from harness.pipeline.build_index import build_index
 from harness.pipeline.evaluate import evaluate
@@ -56,3 +59,5 @@ def test_method_goes_through_the_pipeline(project, monkeypatch, case, run):
     assert record["counts"]["queries"] == 10 and record["counts"]["queries_effective"] == 10
     assert set(record["metrics"]) >= {"PR-Success@5", "PR-Success@50", "MRR@10"}
     assert record["family"] == discover()[run["method"]].family
+    model = retriever_class(discover()[run["method"]]).load(paths.model_dir(params, run_id))
+    assert isinstance(model, Retriever) and isinstance(model, torch.nn.Module)  # the contract in harness/api.py

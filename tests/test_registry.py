@@ -4,7 +4,9 @@ unknown name one line naming the params file, and the chosen module still a DVC 
 from __future__ import annotations
 
 import pytest
+import torch
 
+from harness.api import Reader
 from harness.code_deps import ROOT, import_closure
 from harness.data.corpora import LOADERS
 from harness.errors import InputError
@@ -32,6 +34,19 @@ def test_every_entry_names_an_importable_object(registry: Registry) -> None:
             assert (ROOT / (module.replace(".", "/") + ".py")).is_file(), name
             continue
         assert callable(registry.get(name)), name
+
+
+@pytest.mark.parametrize("kind", sorted(set(READERS.entries.values()) - {"harness.reader.blip2:Blip2Reader"}))
+def test_every_reader_class_has_the_reader_contract(kind: str) -> None:
+    import importlib
+
+    module, _, name = kind.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    methods = [m for m, v in vars(Reader).items() if callable(v) or isinstance(v, classmethod)]
+    methods = [m for m in methods if not m.startswith("_")]
+    assert set(methods) == {"create", "load", "save", "loss", "answer"}
+    assert issubclass(cls, torch.nn.Module) and all(callable(getattr(cls, m, None)) for m in methods), kind
+    assert hasattr(cls, "per_passage")
 
 
 def test_a_choice_made_by_name_is_in_the_stage_code_closure() -> None:

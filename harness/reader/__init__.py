@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import modeling
+from harness.api import Reader
 from harness.registry import Registry
 
 # `seq2seq` is the name a saved T5 reader's config.json carries
@@ -21,10 +22,10 @@ READERS = Registry("reader.backbone.kind", {
 })
 
 
-def create_reader(params: dict[str, Any], seed: int, source: str = "params.yaml") -> Any:
+def create_reader(params: dict[str, Any], seed: int, source: str = "params.yaml") -> Reader:
     return READERS.get(params["backbone"].get("kind", "t5"), source).create(params, seed)
 
 
-def load_reader(model_dir: Path, device: str = "cpu") -> Any:
+def load_reader(model_dir: Path, device: str = "cpu") -> Reader:
     kind = modeling.read_config(model_dir).get("reader", "seq2seq")
     return READERS.get(kind, str(Path(model_dir) / modeling.CONFIG), "reader").load(model_dir, device)

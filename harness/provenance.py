@@ -164,9 +164,26 @@ def library_versions() -> dict[str, Any]:
     return out
 
 
+def cpu_model() -> str:
+    """The processor's name (Linux), else the architecture: CPU kernels are chosen per processor, so float results
+    of the same code and lock may differ between processor families (README, "The locked environment")."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_kernels() -> dict[str, Any]:
+    """What picks the CPU kernels: the processor, torch's vector width, MKL's code branch, the thread count."""
+    return {"cpu_model": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "mkl_cbwr": os.environ.get("MKL_CBWR"), "torch_threads": torch.get_num_threads()}
+
+
 def device_info(device: str) -> dict[str, Any]:
-    info: dict[str, Any] = {"device": device, "cpu": platform.processor() or platform.machine(),
-                            "torch_threads": torch.get_num_threads()}
+    info: dict[str, Any] = {"device": device, "cpu": platform.processor() or platform.machine(), **cpu_kernels()}
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

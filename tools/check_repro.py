@@ -15,6 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness.provenance import cpu_kernels  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 # what differs between two runs of the same code by nature: wall times, latency, the commit and machine that ran it
 MACHINE_DEPENDENT = ("results/*/latency.md", "results/*/latency.csv", "results/*/timings/*",
@@ -33,6 +36,17 @@ def sh(args: list[str], cwd: Path) -> str:
     return out.stdout
 
 
+def committed_cpus(clone: Path) -> list[str]:
+    """The processors the committed run records name (records before cpu_model was recorded: their `cpu`)."""
+    import json
+
+    cpus = set()
+    for record in clone.glob("results/*/runs/*/*/run.json"):
+        device = json.loads(record.read_text(encoding="utf-8")).get("provenance", {}).get("device", {})
+        cpus.add(f"{device.get('cpu_model') or device.get('cpu', '?')} ({device.get('cpu_capability', '?')})")
+    return sorted(cpus)
+
+
 def changed_files(clone: Path) -> list[str]:
     status = sh(["git", "status", "--porcelain", "--untracked-files=no"], clone)
     return sorted(line[3:] for line in status.splitlines() if line.strip())
@@ -48,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sh(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], work)
         print(f"check-repro: {sh(['git', 'rev-parse', 'HEAD'], clone).strip()} cloned into {clone}", flush=True)
+        here = cpu_kernels()
+        print(f"check-repro: this machine: {here['cpu_model']} ({here['cpu_capability']}, MKL_CBWR="
+              f"{here['mkl_cbwr']}, {here['torch_threads']} threads); committed records from: "
+              f"{', '.join(committed_cpus(clone))}", flush=True)
         sh(["dvc", "repro", args.pipeline], clone)
         sh([sys.executable, "-m", "harness", "site"], clone)
         changed = changed_files(clone)
@@ -57,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         for f in wrong:
             print(f"  differs: {f}")
         print("check-repro: " + ("every committed number reproduced" if not wrong else
-                                 f"{len(wrong)} files differ from what the committed code makes"))
+                                 f"{len(wrong)} files differ from what the committed code makes on this machine "
+                                 "(float results can differ between processor families: README, \"The locked "
+                                 "environment\")"))
         return 1 if wrong else 0
     finally:
         if args.keep:

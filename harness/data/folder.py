@@ -11,9 +11,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.atomic import atomic_dir, write_json
+from harness.data.fetch import read_card
 from harness.data.schema import SPLITS, Dataset
 from harness.errors import InputError
 from harness.params import params_file
@@ -29,15 +28,6 @@ def source_folder(params: dict[str, Any]) -> Path:
     if not folder:
         raise InputError(params_file(params), "dataset.folder.path", "missing: the folder holding queries.jsonl")
     return Path(folder)
-
-
-def read_card(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError(path, "-", "dataset card not found (a folder dataset is checked against its card)")
-    card = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(card, dict):
-        raise InputError(path, "-", "must be a mapping")
-    return card
 
 
 def _check_files(card_path: Path, card: dict[str, Any], src: Path) -> dict[str, dict[str, str]]:

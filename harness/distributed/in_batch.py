@@ -4,7 +4,7 @@ against every rank's passages, so the loss over the global batch is the one-proc
 `gather_rows` concatenates each rank's rows in rank order (padding a second dimension, e.g. document tokens, to
 the longest); gradients flow back to each rank's own rows from every rank's loss. `global_mean` divides a
 rank's summed loss by the global count, so that the ranks' gradients, summed (`all_reduce_grads`), are the
-gradient of the one-process mean."""
+gradient of the one-process mean. `in_batch_loss` is the loss every retriever trains on, over those rows."""
 
 from __future__ import annotations
 
@@ -59,6 +59,15 @@ def gather_rows(tensors: Iterable[torch.Tensor], group: Group | None = None) -> 
 def global_mean(total: torch.Tensor, n_local: int, group: Group | None = None) -> torch.Tensor:
     """A rank's summed loss over its n_local items, divided by the items of all ranks."""
     return total / sum_int(n_local, group or current())
+
+
+def in_batch_loss(scores: torch.Tensor, start: int) -> torch.Tensor:
+    """The retrievers' contrastive loss: `scores` is (local queries x every rank's passages, gathered by
+    `gather_rows`, positives first); query i's target is passage start + i, every other passage a negative;
+    the mean over all ranks' queries."""
+    n = scores.shape[0]
+    targets = start + torch.arange(n, device=scores.device)
+    return global_mean(F.cross_entropy(scores, targets, reduction="sum"), n)
 
 
 def all_reduce_grads(params: Iterable[torch.nn.Parameter], group: Group | None = None) -> None:

@@ -13,7 +13,7 @@ from transformers import AutoTokenizer
 
 from harness import backbones, modeling
 from harness.api import DenseEmbeddings, Passage, Query
-from harness.distributed.in_batch import gather_rows, global_mean
+from harness.distributed.in_batch import gather_rows, in_batch_loss
 from harness.text import passage_text, query_text
 from harness.progress import batched
 
@@ -77,9 +77,7 @@ class DPRRetriever(nn.Module):
         # under torchrun every rank's passages are this rank's negatives too (harness/distributed/in_batch.py)
         (p,), start = gather_rows([self._passages(positives + negatives)])
         # unit vectors give scores in [-1, 1]: `scale` (an inverse temperature) sharpens the softmax
-        logits = (q @ p.T) * float(self.params.get("scale", 1.0))
-        targets = start + torch.arange(len(queries), device=q.device)
-        return global_mean(F.cross_entropy(logits, targets, reduction="sum"), len(queries))
+        return in_batch_loss((q @ p.T) * float(self.params.get("scale", 1.0)), start)
 
     @torch.no_grad()
     def _encode(self, fn, items: list, batch_size: int) -> DenseEmbeddings:

@@ -15,7 +15,7 @@ from transformers import AutoTokenizer
 
 from harness import backbones, modeling
 from harness.api import MultiVectorEmbeddings, Passage, Query
-from harness.distributed.in_batch import gather_rows, global_mean
+from harness.distributed.in_batch import gather_rows, in_batch_loss
 from harness.data.images import load_image
 from harness.errors import InputError
 from harness.index.maxsim import maxsim
@@ -228,9 +228,7 @@ class FLMRRetriever(nn.Module):
         q, q_mask = self._queries(queries)
         # under torchrun every rank's passages are this rank's negatives too (harness/distributed/in_batch.py)
         (d, d_mask), start = gather_rows(self._docs(positives + negatives))
-        scores = maxsim(q, d, d_mask, q_mask)
-        targets = start + torch.arange(len(queries), device=scores.device)
-        return global_mean(F.cross_entropy(scores, targets, reduction="sum"), len(queries))
+        return in_batch_loss(maxsim(q, d, d_mask, q_mask), start)
 
     @torch.no_grad()
     def _encode(self, fn, items: list, batch_size: int) -> MultiVectorEmbeddings:

@@ -22,7 +22,6 @@ LATE_INDEXES = Registry("index.late.backend", {
     "faiss-twostage": "harness.index.twostage:FaissTwoStageIndex",
     "plaid": "harness.index.plaid:PlaidIndex",
 })
-LATE_BACKENDS = LATE_INDEXES.names
 TORCH_BACKENDS = ("exact", "centroid")  # search in torch, so on the evaluation device
 # the dense and sparse families: one backend each, reading the `index` section of their name (late interaction
 # picks one of LATE_INDEXES)

@@ -1,8 +1,9 @@
 """What pinning torch's CPU kernels costs: a MiniLM-sized BERT (6 layers, 384 wide) forward + backward on 16 x 64
-tokens, timed in a fresh process per setting (the settings are read when torch and MKL start), beside a digest of
-its outputs and gradients. `auto` is what the harness runs with; the pinned settings choose MKL's
-vendor-independent branch (`MKL_CBWR=COMPATIBLE`) and a fixed vector width, the candidates for the same floats
-on every x86 processor (README, "The locked environment"). Ratios are against `auto`, measured in the same run.
+tokens, timed in a fresh process per setting (the settings are read when torch and MKL first compute), beside a
+digest of its outputs and gradients. `auto` is every library's own choice for this processor; `harness` is the
+choice the harness pins (harness/kernels.py: MKL's AVX2 branch, torch's AVX2 width, oneDNN's AVX2); the
+`mkl_compatible` rows are MKL's SSE2 branch, the slowest and most portable. Equal digests mean equal floats.
+Ratios are against `auto`, measured in the same run (README, "The locked environment").
 
     python benchmarks/cpu_kernels.py --out results/bench/cpu_kernels.json
 """
@@ -18,10 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.atomic import write_json  # noqa: E402
+from harness.kernels import KERNEL_ENV  # noqa: E402
 from harness.provenance import cpu_model  # noqa: E402
 
 SETTINGS = {
     "auto": {},
+    "harness": dict(KERNEL_ENV),
     "mkl_compatible+avx2": {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2"},
     "mkl_compatible+default": {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default"},
 }
@@ -48,7 +51,8 @@ print(json.dumps({{"median_s": sorted(times)[len(times) // 2], "digest": digest,
 
 
 def run(name: str, steps: int) -> dict:
-    env = {**os.environ, **SETTINGS[name]}
+    unpinned = {k: v for k, v in os.environ.items() if k not in KERNEL_ENV}  # importing harness pinned this process
+    env = {**unpinned, **SETTINGS[name]}
     out = subprocess.run([sys.executable, "-c", CHILD.format(steps=steps)], env=env, capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

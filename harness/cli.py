@@ -279,9 +279,12 @@ def main(argv: list[str] | None = None) -> int:
             if not getattr(args, "resolve", False):
                 _check_requirements(_params(args))
                 require_clean_tree()
-            from harness.distributed.runtime import init_from_env
+            from harness.distributed.runtime import init_from_env, launched
+            from harness.kernels import pin_threads
             from harness.pipeline.common import pick_device
 
+            if not launched():  # torchrun gives each rank its share of the cores (OMP_NUM_THREADS)
+                pin_threads()
             init_from_env(pick_device(getattr(args, "device", None)))  # one process: nothing to join
         return args.fn(args)
     except InputError as exc:

@@ -177,9 +177,11 @@ def cpu_model() -> str:
 
 
 def cpu_kernels() -> dict[str, Any]:
-    """What picks the CPU kernels: the processor, torch's vector width, MKL's code branch, the thread count."""
+    """What picks the CPU kernels: the processor, torch's vector width, MKL's and oneDNN's code branches, the
+    thread count (harness/kernels.py pins all but the first)."""
     return {"cpu_model": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "mkl_cbwr": os.environ.get("MKL_CBWR"), "torch_threads": torch.get_num_threads()}
+            "mkl_cbwr": os.environ.get("MKL_CBWR"), "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+            "torch_threads": torch.get_num_threads()}
 
 
 def device_info(device: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.provenance import cpu_kernels  # noqa: E402
+from harness.kernels import pinned_threads  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # what differs between two runs of the same code by nature: wall times, latency, the commit and machine that ran it
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check-repro: {sh(['git', 'rev-parse', 'HEAD'], clone).strip()} cloned into {clone}", flush=True)
         here = cpu_kernels()
         print(f"check-repro: this machine: {here['cpu_model']} ({here['cpu_capability']}, MKL_CBWR="
-              f"{here['mkl_cbwr']}, {here['torch_threads']} threads); committed records from: "
+              f"{here['mkl_cbwr']}, {pinned_threads()} threads); committed records from: "
               f"{', '.join(committed_cpus(clone))}", flush=True)
         sh(["dvc", "repro", args.pipeline], clone)
         sh([sys.executable, "-m", "harness", "site"], clone)

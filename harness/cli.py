@@ -139,6 +139,15 @@ def cmd_export_beir(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_study(args: argparse.Namespace) -> int:
+    """A study's table (the DVC stage `study-<name>` in studies/dvc.yaml runs this)."""
+    from harness.studies import write_table
+
+    for path in write_table(args.name):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_pipelines(args: argparse.Namespace) -> int:
     from harness import dvcfile
 
@@ -241,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("export-beir", cmd_export_beir, "write a dataset folder in BEIR's layout (queries _id/text, dev split)")
     sp.add_argument("dataset", help="dataset folder (queries.jsonl, corpus.jsonl, qrels/)")
     sp.add_argument("out", help="the folder to write")
+    sp = add("study", cmd_study, "write a study's table (studies/<name>.yaml) from the results it reads")
+    sp.add_argument("name")
     sp = add("pipelines", cmd_pipelines, "write every pipeline's params.yaml and dvc.yaml (pipelines/<name>/)")
     sp.add_argument("--check", action="store_true", help="only list files that differ from what would be written")
     sp = add("repro-all", cmd_repro_all, "dvc repro every offline pipeline, one table after another, timed")

@@ -25,6 +25,7 @@ VQA_FILES = ("vqa.json", "vqa_per_query.json")
 EVAL_KEYS = ["eval.split", "eval.ks", "eval.latency_queries"]  # what evaluate reads (bootstrap, reference: report)
 
 PIPELINES_DIR = "pipelines"
+STUDIES_PREFIX = "studies/"
 CLI_FILES = ["harness/__main__.py", "harness/cli.py"]
 # the module each stage runs (its import closure becomes the stage's code dependencies)
 STAGE_MODULES = {
@@ -52,10 +53,17 @@ class Pipeline:
 
 
 def discover(root: Path = ROOT) -> list[Pipeline]:
+    """The embedded default, every `pipelines/<name>/overrides.yaml`, and every pipeline a study's grid generates
+    (its overrides come from `studies/<study>.yaml`; its written files sit in `pipelines/<name>/` all the same)."""
+    from harness.studies import generated_pipelines
+
     found = [Pipeline("default", "params.yaml", "dvc.yaml", None)]
-    for f in sorted((root / PIPELINES_DIR).glob("*/overrides.yaml")):
-        d = f.parent.relative_to(root).as_posix()
-        found.append(Pipeline(f.parent.name, f"{d}/params.yaml", f"{d}/dvc.yaml", f"{d}/overrides.yaml"))
+    named = {f.parent.name: f"{f.parent.relative_to(root).as_posix()}/overrides.yaml"
+             for f in (root / PIPELINES_DIR).glob("*/overrides.yaml")}
+    named.update({name: study.file for name, study in generated_pipelines(root).items()})
+    for name in sorted(named):
+        d = f"{PIPELINES_DIR}/{name}"
+        found.append(Pipeline(name, f"{d}/params.yaml", f"{d}/dvc.yaml", named[name]))
     return found
 
 
@@ -80,9 +88,7 @@ def merged_params(p: Pipeline, root: Path = ROOT, seen: tuple[str, ...] = ()) ->
     model that pipeline trained (no train stage here)."""
     if p.overrides_file is None:
         return yaml.safe_load((root / p.params_file).read_text(encoding="utf-8"))
-    overlay = yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}
-    if not isinstance(overlay, dict):
-        raise InputError(p.overrides_file, "-", "must be a mapping")
+    overlay = _overlay(p, root)
     extends, models_from = overlay.pop("extends", None), overlay.pop("models_from", None)
     known = {q.name: q for q in discover(root)}
     for field, name in (("extends", extends), ("models_from", models_from)):
@@ -103,6 +109,22 @@ def merged_params(p: Pipeline, root: Path = ROOT, seen: tuple[str, ...] = ()) ->
             merged["reader"].setdefault("from", models_from)  # and answers with that pipeline's reader
     merged["runs"] = replicate_runs(merged)
     return merged
+
+
+def _overlay(p: Pipeline, root: Path) -> dict[str, Any]:
+    """What the pipeline changes over its base: its overrides.yaml, or its grid point in a study; a run grid
+    (`runs: {grid: ...}`) expanded."""
+    from harness.studies import expand_runs, generated_pipelines
+
+    if p.overrides_file.startswith(STUDIES_PREFIX):
+        overlay = copy.deepcopy(generated_pipelines(root)[p.name].pipelines[p.name])
+    else:
+        overlay = yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}
+    if not isinstance(overlay, dict):
+        raise InputError(p.overrides_file, "-", "must be a mapping")
+    if "runs" in overlay:
+        overlay["runs"] = expand_runs(overlay["runs"], p.overrides_file)
+    return overlay
 
 
 def replicate_runs(params: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +148,7 @@ def render_params(p: Pipeline, root: Path = ROOT) -> str:
     if p.overrides_file is None:
         return (root / p.params_file).read_text(encoding="utf-8")
     merged = merged_params(p, root)
-    extends = (yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}).get("extends")
+    extends = _overlay(p, root).get("extends")
     over = "params.yaml" if not extends else get(extends, root).overrides_file
     return (f"# Written by `python -m harness pipelines` from {p.overrides_file} over {over}; edit those.\n"
             + yaml.dump(merged, Dumper=_NoAliases, sort_keys=False))
@@ -302,6 +324,9 @@ def rendered(root: Path = ROOT) -> dict[str, str]:
         finally:
             check.unlink()
         out[p.dvc_file] = render_dvc(p, params)
+    from harness import studies
+
+    out[f"{studies.STUDIES_DIR}/dvc.yaml"] = studies.render_dvc(root)
     return out
 
 

@@ -46,10 +46,17 @@ def dataset_refs(params: dict[str, Any]) -> list[HubRef]:
 
 
 def edited_file(params: dict[str, Any]) -> Path:
-    """The file a user edits for this pipeline: its overrides.yaml, or params.yaml for the embedded default."""
-    source = Path(params_file(params))
-    overrides = source.parent / "overrides.yaml"
-    return overrides if overrides.is_file() else source
+    """The file a user edits for this pipeline: its overrides.yaml or the study that generates it, or params.yaml
+    for the embedded default."""
+    from harness import dvcfile
+
+    source = Path(params_file(params)).resolve()
+    if (source.parent / "overrides.yaml").is_file():
+        return source.parent / "overrides.yaml"
+    for p in dvcfile.discover():
+        if p.overrides_file and (dvcfile.ROOT / p.params_file).resolve() == source:
+            return dvcfile.ROOT / p.overrides_file
+    return source
 
 
 def pin_in_text(text: str, key: str, repo_id: str, sha: str) -> tuple[str, int]:

@@ -14,6 +14,10 @@ from harness import dvcfile
 from harness.errors import InputError
 from harness.data.provided import missing_input
 from harness.params import load_params
+from harness.studies import STUDIES_DIR
+
+
+STUDIES_DVC = f"{STUDIES_DIR}/dvc.yaml"
 
 
 def in_dependency_order(pipelines: list[dvcfile.Pipeline]) -> list[dvcfile.Pipeline]:
@@ -97,6 +101,11 @@ def repro_all(names: list[str] | None = None, dry: bool = False) -> int:
         times.append((p.name, time.perf_counter() - t0, rc))
         if rc != 0:
             break
+    if not names and all(rc == 0 for *_, rc in times):  # then the study tables over them (studies/dvc.yaml)
+        t0 = time.perf_counter()
+        print(f"== studies: dvc repro --single-item {STUDIES_DVC}", flush=True)
+        rc = subprocess.call([sys.executable, "-m", "dvc", "repro", "--single-item", STUDIES_DVC], cwd=dvcfile.ROOT)
+        times.append(("studies", time.perf_counter() - t0, rc))
     for name, seconds, rc in times:
         print(f"{name}: {seconds / 60:.1f} min{'' if rc == 0 else f' (failed, exit {rc})'}")
     return max((rc for _, _, rc in times), default=0)

@@ -16,10 +16,10 @@ import pandas as pd
 import yaml
 
 from harness import dvcfile
+from harness.studies import discover as discover_studies
 from harness.atomic import write_text
 from harness.params import load_params
 from harness.errors import InputError
-from harness.report.studies import write_generalization, write_toy_detector, write_toy_distractors
 from harness.report.tables import (display_frame, latency_wide, main_table, mark_significance, significance_note,
                                    write_latency)
 
@@ -136,27 +136,28 @@ def _section(p: dvcfile.Pipeline) -> str | None:
     return "\n".join(parts)
 
 
-STUDY_TITLES = {"generalization": "Generalization: okvqa_mini's runs on other datasets and corpora, zero-shot",
-                 "generalization_vqa": "Generalization: VQA with okvqa_mini's reader",
-                 "toy_detector": "Region detector: flmr_roi with the perfect and the noisy detector",
-                 "toy_distractors": "Distractors: the toy rows with 5, 20 and 80 distractors per kind"}
-
-
 def _studies_section() -> str | None:
-    """Every table that sets several pipelines side by side (harness/report/studies.py), with its plots."""
-    folder = ROOT / "results" / "studies"
-    tables = sorted(folder.glob("*.csv"))
-    if not tables:
-        return None
+    """Every study (studies/<name>.yaml): its question, how to regenerate it, and its tables and plots."""
     parts = ["<h2 id='studies'>Studies</h2>"]
-    for csv in tables:
-        parts.append(f"<h3 id='study-{csv.stem}'>{html.escape(STUDY_TITLES.get(csv.stem, csv.stem))}</h3>"
-                     f"<p><code>results/studies/{csv.stem}.md</code></p>"
-                     + _table_html(pd.read_csv(csv, dtype=str, keep_default_na=False)))
-        png = csv.with_suffix(".png")
-        if png.is_file():
-            parts.append(f"<img src='studies/{png.name}' alt='{png.stem}'>")
-    return "\n".join(parts)
+    for study in discover_studies(ROOT):
+        files = ([f"results/studies/{out}" for out in study.outs] if study.table else list(study.tables))
+        shown = [f for f in files if (ROOT / f).is_file()]
+        if not shown:
+            continue
+        command = (f"dvc repro --single-item studies/dvc.yaml:{study.stage}" if study.table else
+                   " ".join(["dvc repro", *(dvcfile.get(p).dvc_file for p in study.pipelines)]) if study.pipelines
+                   else f"dvc repro pipelines/{study.reads[0]}/dvc.yaml")
+        parts.append(f"<h3 id='study-{html.escape(study.name)}'>{html.escape(study.name)}</h3>"
+                     f"<p>{html.escape(study.question)}</p><p>Study: <code>{study.file}</code> &middot; regenerate: "
+                     f"<code>{html.escape(command)}</code></p>")
+        for f in shown:
+            path = ROOT / f
+            if path.suffix == ".md" and path.with_suffix(".csv").is_file():
+                parts.append(f"<p><code>{f}</code></p>"
+                             + _table_html(pd.read_csv(path.with_suffix(".csv"), dtype=str, keep_default_na=False)))
+            elif path.suffix == ".png":
+                parts.append(f"<img src='{path.relative_to(ROOT / 'results').as_posix()}' alt='{path.stem}'>")
+    return "\n".join(parts) if len(parts) > 1 else None
 
 
 def _contents(sections: list[str]) -> str:
@@ -203,17 +204,6 @@ def refresh_latency() -> None:
 def write_site(readme: bool = False) -> list[str]:
     """results/index.html from the committed long tables (and, with `readme`, the README's quoted tables)."""
     written = []
-    studies = [(ROOT / "results" / "okvqa_mini" / "long.csv", write_generalization),  # the runs every column reads
-               (ROOT / "results" / "toy" / "long.csv", write_toy_detector),
-               (ROOT / "results" / "toy" / "long.csv", write_toy_distractors)]
-    for needs, write in studies:
-        if not needs.is_file():
-            continue
-        tables = ROOT / "results" / "studies"
-        before = {f: f.read_text(encoding="utf-8") for f in tables.glob("*.md")} if tables.is_dir() else {}
-        study = write(ROOT / "results")
-        if before.get(study) != study.read_text(encoding="utf-8"):  # named only when it changed
-            written.append(study.relative_to(ROOT).as_posix())
     index = ROOT / "results" / "index.html"
     text = render_index()
     if not index.is_file() or index.read_text(encoding="utf-8") != text:

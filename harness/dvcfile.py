@@ -25,7 +25,6 @@ VQA_FILES = ("vqa.json", "vqa_per_query.json")
 EVAL_KEYS = ["eval.split", "eval.ks", "eval.latency_queries"]  # what evaluate reads (bootstrap, reference: report)
 
 PIPELINES_DIR = "pipelines"
-STUDIES_PREFIX = "studies/"
 CLI_FILES = ["harness/__main__.py", "harness/cli.py"]
 # the module each stage runs (its import closure becomes the stage's code dependencies)
 STAGE_MODULES = {
@@ -114,9 +113,9 @@ def merged_params(p: Pipeline, root: Path = ROOT, seen: tuple[str, ...] = ()) ->
 def _overlay(p: Pipeline, root: Path) -> dict[str, Any]:
     """What the pipeline changes over its base: its overrides.yaml, or its grid point in a study; a run grid
     (`runs: {grid: ...}`) expanded."""
-    from harness.studies import expand_runs, generated_pipelines
+    from harness.studies import STUDIES_DIR, expand_runs, generated_pipelines
 
-    if p.overrides_file.startswith(STUDIES_PREFIX):
+    if p.overrides_file.startswith(STUDIES_DIR + "/"):
         overlay = copy.deepcopy(generated_pipelines(root)[p.name].pipelines[p.name])
     else:
         overlay = yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}
@@ -326,7 +325,7 @@ def rendered(root: Path = ROOT) -> dict[str, str]:
         out[p.dvc_file] = render_dvc(p, params)
     from harness import studies
 
-    out[f"{studies.STUDIES_DIR}/dvc.yaml"] = studies.render_dvc(root)
+    out[studies.STUDIES_DVC] = studies.render_dvc(root)
     return out
 
 

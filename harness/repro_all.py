@@ -14,10 +14,7 @@ from harness import dvcfile
 from harness.errors import InputError
 from harness.data.provided import missing_input
 from harness.params import load_params
-from harness.studies import STUDIES_DIR
-
-
-STUDIES_DVC = f"{STUDIES_DIR}/dvc.yaml"
+from harness.studies import STUDIES_DVC
 
 
 def in_dependency_order(pipelines: list[dvcfile.Pipeline]) -> list[dvcfile.Pipeline]:

@@ -33,6 +33,7 @@ from harness.errors import InputError
 from harness.params import deep_merge
 
 STUDIES_DIR = "studies"
+STUDIES_DVC = f"{STUDIES_DIR}/dvc.yaml"  # the stages of the tables across pipelines
 KEYS = {"question", "reads", "table", "outs", "inputs", "tables", "pipelines"}
 RESULTS = "results"
 TABLES_DIR = "results/studies"  # where `table` writers write

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.provenance import cpu_kernels  # noqa: E402
 from harness.kernels import pinned_threads  # noqa: E402
+from harness.studies import STUDIES_DVC  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # what differs between two runs of the same code by nature: wall times, latency, the commit and machine that ran it
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{here['mkl_cbwr']}, {pinned_threads()} threads); committed records from: "
               f"{', '.join(committed_cpus(clone))}", flush=True)
         sh(["dvc", "repro", args.pipeline], clone)
-        sh(["dvc", "repro", "--single-item", "studies/dvc.yaml"], clone)  # the study tables over it
+        sh(["dvc", "repro", "--single-item", STUDIES_DVC], clone)  # the study tables over it
         sh([sys.executable, "-m", "harness", "site"], clone)
         changed = changed_files(clone)
         expected = [f for f in changed if any(fnmatch.fnmatch(f, pat) for pat in MACHINE_DEPENDENT)]

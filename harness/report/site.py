@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from harness import dvcfile
-from harness.studies import discover as discover_studies
+from harness.studies import STUDIES_DVC, discover as discover_studies
 from harness.atomic import write_text
 from harness.params import load_params
 from harness.errors import InputError
@@ -144,9 +144,8 @@ def _studies_section() -> str | None:
         shown = [f for f in files if (ROOT / f).is_file()]
         if not shown:
             continue
-        command = (f"dvc repro --single-item studies/dvc.yaml:{study.stage}" if study.table else
-                   " ".join(["dvc repro", *(dvcfile.get(p).dvc_file for p in study.pipelines)]) if study.pipelines
-                   else f"dvc repro pipelines/{study.reads[0]}/dvc.yaml")
+        command = (f"dvc repro --single-item {STUDIES_DVC}:{study.stage}" if study.table else
+                   " ".join(["dvc repro", *(dvcfile.get(p).dvc_file for p in study.pipelines or study.reads)]))
         parts.append(f"<h3 id='study-{html.escape(study.name)}'>{html.escape(study.name)}</h3>"
                      f"<p>{html.escape(study.question)}</p><p>Study: <code>{study.file}</code> &middot; regenerate: "
                      f"<code>{html.escape(command)}</code></p>")

@@ -208,3 +208,22 @@ def test_malformed_settings_name_the_params_field(local: Path, tmp_path: Path, c
     with pytest.raises(InputError) as err:
         build_okvqa(_params(settings, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     assert err.value.field == field and err.value.path == "params.yaml"
+
+
+def test_prepared_data_is_the_same_bytes_wherever_the_clone_sits(tmp_path: Path, monkeypatch):
+    """Two clones at different depths, each with `../shared` a link to the same folder (as CI lays it out): the
+    prepared dataset, a DVC output, must not record where either clone or the link's target sits."""
+    shared = tmp_path / "real_shared"
+    write_local_folder(shared / "src")
+    write_corpus(shared / "corpus.jsonl")
+    built = []
+    for clone in (tmp_path / "a" / "proj", tmp_path / "b" / "deeper" / "proj"):
+        clone.mkdir(parents=True)
+        (clone.parent / "shared").symlink_to(shared, target_is_directory=True)
+        monkeypatch.chdir(clone)
+        build_okvqa(_params(LOCAL_SETTINGS, Path("../shared/src"), Path("../shared/corpus.jsonl")), Path("data/x"))
+        assert any(q.image is not None and q.image.is_file() for q in Dataset(Path("data/x")).queries)
+        built.append({f.name: f.read_bytes() for f in sorted((clone / "data" / "x").rglob("*")) if f.is_file()})
+    assert built[0] == built[1]
+    assert b"../../../shared/src/" in built[0]["queries.jsonl"]  # relative to the dataset folder, link kept
+    assert json.loads(built[0]["manifest.json"])["root"] == "../shared/src"

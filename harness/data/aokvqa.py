@@ -17,6 +17,7 @@ from harness.data.corpora import load_corpus
 from harness.data.eval_only import data_root, write_test_only
 from harness.data.okvqa.files import _read_json, read_captions
 from harness.data.okvqa.record import SkipLog
+from harness.data.schema import absolute
 from harness.errors import InputError
 from harness.params import params_file
 
@@ -94,7 +95,7 @@ def build_aokvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
     if missing:
         raise InputError(val_file(params), "-", missing)
     root = data_root(s, ROOT_ENV)
-    files = {"questions": val_file(params), "captions": Path(s.get("captions", CAPTIONS)).resolve()}
+    files = {"questions": val_file(params), "captions": absolute(s.get("captions", CAPTIONS))}
     skips = SkipLog()
     questions = read_aokvqa(files["questions"], skips)
     captions = read_captions(files["captions"])

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from harness.atomic import atomic_dir
-from harness.data.schema import SPLIT_ALIASES, Dataset, write_qrels
+from harness.data.schema import SPLIT_ALIASES, Dataset, absolute, write_qrels
 
 BEIR_SPLIT = {canon: alias for alias, canon in SPLIT_ALIASES.items()}  # val -> dev
 
@@ -22,7 +22,7 @@ def export_beir(dataset: Path, out: Path) -> dict[str, int]:
         for q in ds.queries:
             meta = {"answers": list(q.answers), "split": BEIR_SPLIT.get(q.split, q.split)}
             if q.image is not None:  # relative to the exported folder: the images stay where they are
-                meta["image"] = os.path.relpath(q.image, Path(out).resolve())
+                meta["image"] = os.path.relpath(q.image, absolute(out))
             if q.vision_text is not None:
                 meta["vision_text"] = q.vision_text
             if q.rois:

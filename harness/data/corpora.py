@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import Passage
-from harness.data.schema import iter_tsv
+from harness.data.schema import absolute, iter_tsv
 from harness.data.sources import load_hf_split
 from harness.errors import InputError
 from harness.registry import Registry
@@ -80,21 +80,21 @@ def load_wiki_vital(s: dict[str, Any], root: Path) -> Loaded:
 
 def load_hub_corpus(s: dict[str, Any], root: Path) -> Loaded:
     split = s.get("split", "test_passages")
-    rows, where = load_hf_split(s, split, root, "dataset.corpus")
+    rows, where = load_hf_split(s, split, root, "dataset.corpus")  # the manifest records `local` as configured
     fields = s.get("fields", {"id": "passage_id", "text": "passage_content", "title": None})
     return (_from_rows(rows, where, fields["id"], fields["text"], fields.get("title")),
-            {"name": s["name"], "folder": where, "split": split})
+            {"name": s["name"], "folder": s.get("local"), "split": split})
 
 
 def load_psgs_w100(s: dict[str, Any], root: Path) -> Loaded:
-    path = (root / s.get("local", "downloads/psgs_w100/psgs_w100.tsv")).resolve()
-    return read_psgs_tsv(path, s.get("limit")), {"name": s["name"], "file": str(path)}
+    local = s.get("local", "downloads/psgs_w100/psgs_w100.tsv")
+    return read_psgs_tsv(absolute(root / local), s.get("limit")), {"name": s["name"], "file": local}
 
 
 def load_gs_snippets(s: dict[str, Any], root: Path) -> Loaded:
     from harness.data.okvqa.snippets import load_snippets
 
-    folder = (root / s.get("local", "../shared/data/okvqa_gs_snippets")).resolve()
+    folder = absolute(root / s.get("local", "../shared/data/okvqa_gs_snippets"))
     got = load_snippets(folder)
     # `urls` and `question_ids` are for the build (a side file; the questions the corpus was searched for)
     return got.passages, {"name": s["name"], "folder": s.get("local", "../shared/data/okvqa_gs_snippets"),
@@ -107,5 +107,4 @@ def load_jsonl(s: dict[str, Any], root: Path) -> Loaded:
 
     if not s.get("local"):
         raise InputError("params.yaml", "dataset.corpus.local", "missing: the corpus.jsonl to read")
-    path = (root / s["local"]).resolve()
-    return read_corpus(path), {"name": s["name"], "file": str(path)}
+    return read_corpus(absolute(root / s["local"])), {"name": s["name"], "file": s["local"]}

@@ -10,13 +10,13 @@ from typing import Any
 from harness.api import Passage, Query
 from harness.atomic import atomic_dir, write_json
 from harness.data.okvqa.record import SkipLog
-from harness.data.schema import write_corpus, write_qrels, write_queries
+from harness.data.schema import absolute, write_corpus, write_qrels, write_queries
 from harness.provenance import sha256_file
 
 
 def data_root(settings: dict[str, Any], env: str) -> Path:
     """The folder a source's files are read from: the environment variable, else the settings' `root`."""
-    return Path(os.environ.get(env) or settings.get("root", ".")).resolve()
+    return absolute(os.environ.get(env) or settings.get("root", "."))
 
 
 def write_test_only(out: Path, *, dataset: str, source: str, root: Path, files: dict[str, Path],

@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.atomic import atomic_dir, write_json
 from harness.data.fetch import read_card
-from harness.data.schema import SPLITS, Dataset
+from harness.data.schema import SPLITS, Dataset, absolute
 from harness.errors import InputError
 from harness.params import params_file
 from harness.provenance import sha256_file
@@ -60,7 +60,7 @@ def build_folder(params: dict[str, Any], out: Path) -> dict[str, Any]:
     card = read_card(card_path)
     inputs = _check_files(card_path, card, src)
     data = Dataset(src)  # every row and image checked before anything is written
-    outside = [q.qid for q in data.queries if q.image is not None and src.resolve() not in q.image.parents]
+    outside = [q.qid for q in data.queries if q.image is not None and absolute(src) not in q.image.parents]
     if outside:
         raise InputError(src / "queries.jsonl", "image", f"{len(outside)} images outside the folder (first: {outside[0]})")
     counts = _check_counts(card_path, card, data)

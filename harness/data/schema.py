@@ -23,6 +23,13 @@ SPLITS = ("train", "val", "test")
 SPLIT_ALIASES = {"dev": "val"}  # BEIR's name for the validation split
 
 
+def absolute(path: str | Path) -> Path:
+    """`path` made absolute by its letters, links not followed: an image or source folder configured beside the
+    project (`../shared/...`) then gets the same relative path in every dataset written, wherever the clone sits and
+    whatever a link on the way points at, so prepared data (a DVC output) hashes the same on every machine."""
+    return Path(os.path.abspath(path))
+
+
 def canonical_split(name: str) -> str:
     """`dev` (BEIR's name) is `val` here; every other name is itself."""
     return SPLIT_ALIASES.get(name, name)
@@ -100,7 +107,7 @@ def read_queries(path: str | Path, *, check_images: bool = True) -> list[Query]:
         image = None
         image_field = _str_field(path, n, row, "image", required=False)
         if image_field is not None:
-            image = (root / image_field).resolve()
+            image = absolute(root / image_field)
             if check_images and not image.is_file():
                 raise InputError(path, "image", f"file not found: {image}", line=n)
         vision_text = _str_field(path, n, row, "vision_text", required=False, allow_empty=True)
@@ -114,7 +121,7 @@ def query_to_row(q: Query, root: Path) -> dict:
     if q.image is not None:
         image = Path(q.image)
         # relative to the dataset folder, also for images kept outside it (a COCO folder elsewhere)
-        row["image"] = os.path.relpath(image, root) if image.is_absolute() else str(image)
+        row["image"] = os.path.relpath(absolute(image), root) if image.is_absolute() else str(image)
     if q.vision_text is not None:
         row["vision_text"] = q.vision_text
     if q.rois:
@@ -125,7 +132,7 @@ def query_to_row(q: Query, root: Path) -> dict:
 
 def write_queries(path: str | Path, queries: Iterable[Query]) -> None:
     path = Path(path)
-    write_jsonl(path, [query_to_row(q, path.parent.resolve()) for q in queries])
+    write_jsonl(path, [query_to_row(q, absolute(path.parent)) for q in queries])
 
 
 def read_corpus(path: str | Path) -> list[Passage]:

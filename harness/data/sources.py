@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.data.schema import absolute
 from harness.errors import InputError
 
 
@@ -20,7 +21,7 @@ def local_folder(s: dict[str, Any], root: Path, field: str) -> Path:
     if not local:
         raise InputError("params.yaml", f"{field}.local", "missing: run `python -m harness fetch` (downloads to "
                                                           "downloads/<card>) or point it at a copy of the parquet files")
-    return (root / local).resolve()
+    return absolute(root / local)
 
 
 def load_hf_split(s: dict[str, Any], split: str, root: Path, field: str) -> tuple[list[dict[str, Any]], str]:

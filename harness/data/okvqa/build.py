@@ -15,7 +15,7 @@ from harness.data.okvqa.files import FilesSource, load_files_source
 from harness.data.okvqa.hub import load_hub_source
 from harness.data.okvqa.record import OkvqaQuestion, SkipLog, VisionTextSettings, vision_text
 from harness.data.pseudo_qrels import pseudo_qrels
-from harness.data.schema import write_corpus, write_qrels, write_queries
+from harness.data.schema import absolute, write_corpus, write_qrels, write_queries
 from harness.data.splits import carve_validation, ids_digest
 from harness.errors import InputError
 from harness.params import params_file
@@ -27,8 +27,13 @@ BUILD_KEYS = ("source", "root", "val_size", "val_seed", "vision_text", "use_visi
               "limit")
 
 
+def configured_root(s: dict[str, Any]) -> str:
+    """The data root as configured (the environment wins): what the manifest records."""
+    return os.environ.get(ROOT_ENV) or s.get("root", ".")
+
+
 def data_root(s: dict[str, Any]) -> Path:
-    return Path(os.environ.get(ROOT_ENV) or s.get("root", ".")).resolve()
+    return absolute(configured_root(s))
 
 
 def _query(q: OkvqaQuestion, split: str, vt: VisionTextSettings, use_vision_text: bool) -> Query:
@@ -111,7 +116,7 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
         for sp, rel in qrels.items():
             write_qrels(tmp / "qrels" / f"{sp}.tsv", rel)
         manifest = {
-            "dataset": ds["name"], "source": s.get("source"), "root": str(data_root(s)),
+            "dataset": ds["name"], "source": s.get("source"), "root": configured_root(s),
             # paths relative to the root, so the manifest (a DVC output) is the same wherever the project sits
             "inputs": {name: {"path": os.path.relpath(path, data_root(s)),
                               "sha256": sha256_file(Path(path)) if Path(path).is_file() else None}

@@ -18,6 +18,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from harness.data.okvqa.record import DetectedObject, OkvqaQuestion, SkipLog
+from harness.data.schema import absolute
 from harness.errors import InputError
 from harness.metrics.vqa import UNLABELLED, answers_from_scores
 
@@ -200,7 +201,7 @@ def load_files_source(src: FilesSource, skips: SkipLog) -> tuple[list[OkvqaQuest
     used: dict[str, str] = {}
 
     def path(rel: str) -> Path:
-        p = (src.root / rel).resolve()
+        p = absolute(src.root / rel)
         used[rel] = str(p)
         return p
 

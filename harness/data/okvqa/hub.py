@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.data.okvqa.files import check_image, keep_answers
 from harness.data.okvqa.record import DetectedObject, OkvqaQuestion, SkipLog
+from harness.data.schema import absolute
 from harness.data.sources import load_hf_split
 from harness.errors import InputError
 
@@ -85,6 +86,6 @@ def load_hub_source(s: dict[str, Any], root: Path, skips: SkipLog) -> tuple[list
             continue
         rows, where = load_hf_split(s, splits[origin], root, "dataset.okvqa")
         used[f"{origin}:{splits[origin]}"] = where
-        image_dir = (root / images[origin]).resolve() if origin in images else None
+        image_dir = absolute(root / images[origin]) if origin in images else None
         out += rows_to_questions(rows, origin, where, image_dir, bool(s.get("require_images", False)), skips)
     return out, used

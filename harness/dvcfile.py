@@ -168,119 +168,142 @@ def _params_dep(p: Pipeline, keys: list[str]) -> list[dict[str, list[str]]]:
     return [{p.params_file: keys}]
 
 
-def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
-    """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs."""
-    from harness import methods as method_registry
+class _Stages:
+    """The stages of one pipeline's dvc.yaml, added in the order DVC lists them."""
 
-    name = params["profile"]
-    params_arg = "" if p.overrides_file is None else f" --params {p.params_file}"
-    cmd = "python -m harness" + params_arg
-    # `distributed.nproc` > 1: the stages that split their work (train, reader-train, index) run under torchrun
-    # and give the numbers one process gives, so nproc is configuration, not a dependency
-    nproc = int(params.get("distributed", {}).get("nproc", 1))
-    # ("--": torchrun's own parser would take the stage's `--run` for an abbreviation of its `--run-path`)
-    scaled_cmd = (f"torchrun --standalone --nproc-per-node {nproc} -m harness --" + params_arg) if nproc > 1 else cmd
-    stages: dict[str, dict[str, Any]] = {}
+    def __init__(self, p: Pipeline, params: dict[str, Any]) -> None:
+        self.p, self.params = p, params
+        params_arg = "" if p.overrides_file is None else f" --params {p.params_file}"
+        self.cmd = "python -m harness" + params_arg
+        # `distributed.nproc` > 1: the stages that split their work (train, reader-train, index) run under torchrun
+        # and give the numbers one process gives, so nproc is configuration, not a dependency
+        nproc = int(params.get("distributed", {}).get("nproc", 1))
+        # ("--": torchrun's own parser would take the stage's `--run` for an abbreviation of its `--run-path`)
+        self.scaled_cmd = (f"torchrun --standalone --nproc-per-node {nproc} -m harness --" + params_arg
+                           if nproc > 1 else self.cmd)
+        # `eval.per_query_in_git: false` (a real test set: ~11 MB of ranking a run) keeps the rankings and per-query
+        # scores in the DVC cache, out of git; the records, curves and tables stay in git either way
+        self.in_git = bool(params.get("eval", {}).get("per_query_in_git", True))
+        self.data = str(paths.data_dir(params))
+        self.stages: dict[str, dict[str, Any]] = {}
+        self.report_deps: list[str] = []
 
-    def stage(key: str, command: str, deps: list[str], params_keys: list[str], outs: list[Any],
-              metrics: list[Any] | None = None, scaled: bool = False) -> None:
+    def add(self, key: str, command: str, deps: list[str], params_keys: list[str], outs: list[Any],
+            metrics: list[Any] | None = None, scaled: bool = False) -> None:
         spec: dict[str, Any] = {}
-        if p.wdir:
-            spec["wdir"] = p.wdir
-        spec["cmd"] = f"{scaled_cmd if scaled else cmd} {command}"
+        if self.p.wdir:
+            spec["wdir"] = self.p.wdir
+        spec["cmd"] = f"{self.scaled_cmd if scaled else self.cmd} {command}"
         spec["deps"] = deps
-        spec["params"] = _params_dep(p, params_keys)
+        spec["params"] = _params_dep(self.p, params_keys)
         spec["outs"] = outs
         if metrics:
             spec["metrics"] = metrics
-        stages[key] = spec
+        self.stages[key] = spec
 
-    def uncached(path: Path | str) -> dict[str, dict[str, bool]]:
-        return {str(path): {"cache": False}}
+    def run_file(self, path: Path) -> Any:
+        return _uncached(path) if self.in_git or path.name not in paths.LARGE_RUN_FILES else str(path)
 
-    # `eval.per_query_in_git: false` (a real test set: ~11 MB of ranking a run) keeps the rankings and per-query
-    # scores in the DVC cache, out of git; the records, curves and tables stay in git either way
-    in_git = bool(params.get("eval", {}).get("per_query_in_git", True))
-
-    def run_file(path: Path) -> Any:
-        return uncached(path) if in_git or path.name not in paths.LARGE_RUN_FILES else str(path)
-
-    def task_key(name: str) -> list[str]:
+    def task_key(self, name: str) -> list[str]:
         """A stage depends on its own task's entry only: adding a task re-runs nothing that exists."""
-        return [f"tasks.{name}"] if "tasks" in params else []
+        return [f"tasks.{name}"] if "tasks" in self.params else []
 
-    data = str(paths.data_dir(params))
-    fetch_out = str(paths.fetch_record(params))
-    from harness.data.fetch import needed
-    from harness.data.folder import card_file, source_folder
+    def data_stages(self) -> None:
+        from harness.data.fetch import needed
+        from harness.data.folder import card_file, source_folder
 
-    cards = sorted({str(card) for card, _ in needed(params)})  # what the download is checked against
-    stage("fetch", "fetch", [*cards, *_code("fetch")], ["dataset", "requires"] if "requires" in params else ["dataset"],
-          [uncached(fetch_out)])
-    # a folder dataset: the folder and its card are inputs DVC hashes (other sources record their inputs' sha256)
-    folder = ([str(source_folder(params)), str(card_file(params))] if params["dataset"]["source"] == "folder" else [])
-    stage("prepare", "prepare", [fetch_out, *folder, *_code("prepare")], ["data_seed", "dataset"], [data])
-    targets = {}
-    report_deps: list[str] = []
-    for run_id, run in params["runs"].items():
-        targets[run_id] = method_registry.get(run["method"]).target
+        params, fetch_out = self.params, str(paths.fetch_record(self.params))
+        cards = sorted({str(card) for card, _ in needed(params)})  # what the download is checked against
+        self.add("fetch", "fetch", [*cards, *_code("fetch")],
+                 ["dataset", "requires"] if "requires" in params else ["dataset"], [_uncached(fetch_out)])
+        # a folder dataset: the folder and its card are inputs DVC hashes (other sources record their inputs' sha256)
+        folder = [str(source_folder(params)), str(card_file(params))] if params["dataset"]["source"] == "folder" else []
+        self.add("prepare", "prepare", [fetch_out, *folder, *_code("prepare")], ["data_seed", "dataset"], [self.data])
+
+    def retriever_stages(self, run_id: str, run: dict[str, Any]) -> None:
+        from harness import methods as method_registry
+
+        params, data = self.params, self.data
+        target = method_registry.get(run["method"]).target
         model = str(paths.model_dir(params, run_id))
         if "from" not in run:
-            stage(f"train-{run_id}", f"train --run {run_id}", [data, *_code("train", [targets[run_id]])],
-                  ["train_seeds", "protocol", f"runs.{run_id}"], [model], scaled=True)
+            self.add(f"train-{run_id}", f"train --run {run_id}", [data, *_code("train", [target])],
+                     ["train_seeds", "protocol", f"runs.{run_id}"], [model], scaled=True)
         for corpus in corpus_ids(params):
-            key = f"index-{run_id}-{corpus}"
             # the corpus id names the subset (size, seed): a new or changed task touches no existing index
-            stage(key, f"index --run {run_id} --corpus {corpus}",
-                  [data, model, *_code("index", [targets[run_id]])], ["index", f"runs.{run_id}"],
-                  [str(paths.index_dir(params, run_id, corpus))], scaled=True)
+            self.add(f"index-{run_id}-{corpus}", f"index --run {run_id} --corpus {corpus}",
+                     [data, model, *_code("index", [target])], ["index", f"runs.{run_id}"],
+                     [str(paths.index_dir(params, run_id, corpus))], scaled=True)
         for task in tasks(params).values():
             out = paths.run_dir(params, run_id, task.name)
-            report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
-            stage(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
-                  [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
-                   *_code("evaluate", [targets[run_id]])], [*EVAL_KEYS, *task_key(task.name)],
-                  [run_file(f) for f in paths.run_files(out)], [uncached(out / "metrics.json")])
-    reader = params.get("reader")
-    if reader and reader.get("enabled", True):
+            self.report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
+            self.add(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
+                     [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
+                      *_code("evaluate", [target])], [*EVAL_KEYS, *self.task_key(task.name)],
+                     [self.run_file(f) for f in paths.run_files(out)], [_uncached(out / "metrics.json")])
+
+    def reader_stages(self, reader: dict[str, Any]) -> None:
+        params, data = self.params, self.data
         reader_dir = str(paths.trained_reader_dir(params))
         if "from" not in reader:
-            stage("reader-train", "reader-train", [data, *_code("reader-train")], ["train_seeds", "protocol", "reader"],
-                  [reader_dir], scaled=True)
+            self.add("reader-train", "reader-train", [data, *_code("reader-train")],
+                     ["train_seeds", "protocol", "reader"], [reader_dir], scaled=True)
         main = main_task(params).name
-        for run_id in params["runs"]:
-            out = paths.run_dir(params, run_id, main)
-            # vqa.json is a record (strings, counts, hashes), not a metric: `dvc metrics show` lists the numeric
-            # metrics.json files alone; VQA is in the tables and in vqa.json's `metrics`
-            stage(f"vqa-{run_id}", f"vqa --run {run_id}", [data, reader_dir, str(out / "trec.run"), *_code("vqa")],
-                  ["eval.split", "reader", *task_key(main)],
-                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json"),
-                   uncached(out / "vqa.json")])
-            report_deps += [str(out / f) for f in VQA_FILES]
-        for bound in ("none", "oracle"):
-            out = paths.bound_dir(params, bound)
-            stage(f"vqa-bound-{bound}", f"vqa --bound {bound}", [data, reader_dir, *_code("vqa")],
-                  ["eval.split", "reader", *task_key(main)],
-                  [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json"),
-                   uncached(out / "vqa.json")])
-            report_deps += [str(out / f) for f in VQA_FILES]
-    # the report reads only files that identical code makes identical (latency and wall times are written
-    # beside them, untracked, so they never make a regeneration look like a change)
-    stage("report", "report", [*report_deps, *_code("report")],
-          ["runs", "eval", "data_seed"] + (["tasks"] if "tasks" in params else []),
-          [uncached(f) for f in paths.report_files(params)])
-    # PR-Success@K curves as DVC plots (`dvc plots show`); paths in top-level plots are relative to this file
-    prefix = "" if p.wdir is None else p.wdir + "/"
-    plots = []
-    for task in tasks(params).values():
-        plots.append({f"{name}_{task.name}_success_at_k": {
-            "title": f"PR-Success@K, {name}: {task.name} ({task.corpus_label}, {task.split})",
-            "x": "K", "x_label": "K", "y_label": "PR-Success@K (%)", "template": "linear",
-            "y": {f"{prefix}{paths.run_dir(params, r, task.name)}/curve.json": "PR-Success" for r in params["runs"]}}})
+        # vqa.json is a record (strings, counts, hashes), not a metric: `dvc metrics show` lists the numeric
+        # metrics.json files alone; VQA is in the tables and in vqa.json's `metrics`
+        answered = {f"vqa-{run_id}": (f"vqa --run {run_id}", paths.run_dir(params, run_id, main),
+                                      [str(paths.run_dir(params, run_id, main) / "trec.run")])
+                    for run_id in params["runs"]}
+        answered.update({f"vqa-bound-{bound}": (f"vqa --bound {bound}", paths.bound_dir(params, bound), [])
+                         for bound in ("none", "oracle")})
+        for key, (command, out, ranking) in answered.items():
+            self.add(key, command, [data, reader_dir, *ranking, *_code("vqa")],
+                     ["eval.split", "reader", *self.task_key(main)],
+                     [_uncached(out / "predictions.json"), _uncached(out / "vqa_per_query.json"),
+                      _uncached(out / "vqa.json")])
+            self.report_deps += [str(out / f) for f in VQA_FILES]
+
+    def report_stage(self) -> None:
+        # the report reads only files that identical code makes identical (latency and wall times are written
+        # beside them, untracked, so they never make a regeneration look like a change)
+        self.add("report", "report", [*self.report_deps, *_code("report")],
+                 ["runs", "eval", "data_seed"] + (["tasks"] if "tasks" in self.params else []),
+                 [_uncached(f) for f in paths.report_files(self.params)])
+
+
+def _uncached(path: Path | str) -> dict[str, dict[str, bool]]:
+    return {str(path): {"cache": False}}
+
+
+def _reader_on(params: dict[str, Any]) -> bool:
+    reader = params.get("reader")
+    return bool(reader and reader.get("enabled", True))
+
+
+def _plots(p: Pipeline, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """PR-Success@K curves as DVC plots (`dvc plots show`); paths in top-level plots are relative to this file."""
+    name, prefix = params["profile"], "" if p.wdir is None else p.wdir + "/"
+    return [{f"{name}_{task.name}_success_at_k": {
+        "title": f"PR-Success@K, {name}: {task.name} ({task.corpus_label}, {task.split})",
+        "x": "K", "x_label": "K", "y_label": "PR-Success@K (%)", "template": "linear",
+        "y": {f"{prefix}{paths.run_dir(params, r, task.name)}/curve.json": "PR-Success" for r in params["runs"]}}}
+        for task in tasks(params).values()]
+
+
+def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
+    """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs."""
+    s = _Stages(p, params)
+    s.data_stages()
+    for run_id, run in params["runs"].items():
+        s.retriever_stages(run_id, run)
+    if _reader_on(params):
+        s.reader_stages(params["reader"])
+    s.report_stage()
     source = p.params_file if p.overrides_file is None else f"{p.overrides_file} over params.yaml"
-    header = (f"# Written by `python -m harness pipelines` from {source}: edit that and run it again.\n# Pipeline {name!r}: fetch -> prepare -> train -> index -> evaluate"
-              f"{' -> reader-train -> vqa' if reader and reader.get('enabled', True) else ''} -> report.\n")
-    body = {"stages": stages, "plots": plots}
+    header = (f"# Written by `python -m harness pipelines` from {source}: edit that and run it again.\n"
+              f"# Pipeline {params['profile']!r}: fetch -> prepare -> train -> index -> evaluate"
+              f"{' -> reader-train -> vqa' if _reader_on(params) else ''} -> report.\n")
+    body = {"stages": s.stages, "plots": _plots(p, params)}
     return header + yaml.dump(body, Dumper=_NoAliases, sort_keys=False, width=120)
 
 

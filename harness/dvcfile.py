@@ -111,9 +111,9 @@ def merged_params(p: Pipeline, root: Path = ROOT, seen: tuple[str, ...] = ()) ->
 
 
 def _overlay(p: Pipeline, root: Path) -> dict[str, Any]:
-    """What the pipeline changes over its base: its overrides.yaml, or its grid point in a study; a run grid
-    (`runs: {grid: ...}`) expanded."""
-    from harness.studies import STUDIES_DIR, expand_runs, generated_pipelines
+    """What the pipeline changes over its base: its overrides.yaml, or its grid point in a study; a grid of runs
+    or tasks (`runs: {grid: ...}`) expanded."""
+    from harness.studies import GRIDDED, STUDIES_DIR, expand_entries, generated_pipelines
 
     if p.overrides_file.startswith(STUDIES_DIR + "/"):
         overlay = copy.deepcopy(generated_pipelines(root)[p.name].pipelines[p.name])
@@ -121,8 +121,9 @@ def _overlay(p: Pipeline, root: Path) -> dict[str, Any]:
         overlay = yaml.safe_load((root / p.overrides_file).read_text(encoding="utf-8")) or {}
     if not isinstance(overlay, dict):
         raise InputError(p.overrides_file, "-", "must be a mapping")
-    if "runs" in overlay:
-        overlay["runs"] = expand_runs(overlay["runs"], p.overrides_file)
+    for field in GRIDDED:
+        if field in overlay:
+            overlay[field] = expand_entries(overlay[field], p.overrides_file, field)
     return overlay
 
 

@@ -9,8 +9,9 @@ that sets several pipelines side by side, written by the DVC stage `study-<name>
       factors: {distractors: [20, 80]}           # a list of values, or values naming an overlay (below)
       template: {dataset: {toy: {distractors_per_kind: "{distractors}"}}, ...}   # that pipeline's overrides
 
-and a pipeline's `runs` may be a grid of the same shape (`runs: {grid: {name, factors, template}}`), whose
-factors map each value to the overlay it merges into the template, in factor order:
+and a pipeline's `runs` or `tasks` may hold a grid of the same shape (`runs: {grid: {name, factors, template}}`,
+beside entries named as usual), whose factors map each value to the overlay it merges into the template, in
+factor order:
 
     factors: {state: {trained: {params: {vision: {freeze: false}}}, frozen: {params: {vision: {freeze: true}}}}}
 
@@ -99,11 +100,22 @@ def expand_grid(grid: Any, where: str, field: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def expand_runs(runs: Any, where: str) -> Any:
-    """A pipeline's `runs`, with a `grid` expanded (anything else as written)."""
-    if isinstance(runs, dict) and set(runs) == {"grid"}:
-        return expand_grid(runs["grid"], where, "runs.grid")
-    return runs
+GRIDDED = ("runs", "tasks")  # the named entries of a pipeline that may hold a grid
+
+
+def expand_entries(entries: Any, where: str, field: str) -> Any:
+    """A pipeline's `runs` or `tasks` with a `grid` entry expanded where it stands, beside the entries named as
+    written (anything that is not a mapping is left for the params checks)."""
+    if not isinstance(entries, dict) or "grid" not in entries:
+        return entries
+    out: dict[str, Any] = {}
+    for name, value in entries.items():
+        expanded = expand_grid(value, where, f"{field}.grid") if name == "grid" else {name: value}
+        for key in expanded:
+            if key in out or (key in entries and name == "grid"):
+                raise InputError(where, f"{field}.grid", f"gives {key!r}, which is already named")
+        out.update(expanded)
+    return out
 
 
 def load_study(file: Path, root: Path = ROOT) -> Study:

@@ -32,10 +32,28 @@ def test_a_run_grid_merges_each_factor_overlay_in_order():
                                  "state": {"on": {"params": {"vision": {"freeze": False}}},
                                            "off": {"params": {"vision": {"freeze": True}}}}},
                      "template": {"method": "flmr", "params": {"vision": {"family": "{family}", "freeze": None}}}}}
-    out = studies.expand_runs(runs, "x")
+    out = studies.expand_entries(runs, "x", "runs")
     assert list(out) == ["a_on", "a_off", "b_on", "b_off"]
     assert out["b_off"]["params"]["vision"] == {"family": "b", "freeze": True, "tiny": 1}
     assert list(out["b_off"]["params"]["vision"]) == ["family", "freeze", "tiny"]  # the template's key order
+
+
+def test_a_task_grid_expands_in_place_beside_named_tasks():
+    tasks = {"full": {"split": "test"},
+             "grid": {"name": "n{size}", "factors": {"size": [10, 20]},
+                      "template": {"split": "test", "subset": {"size": "{size}", "seed": 13}}},
+             "last": {"split": "val"}}
+    out = studies.expand_entries(tasks, "x", "tasks")
+    assert list(out) == ["full", "n10", "n20", "last"]
+    assert out["n20"]["subset"] == {"size": 20, "seed": 13}  # a number stays a number
+    with pytest.raises(InputError) as err:
+        studies.expand_entries({**tasks, "n10": {"split": "test"}}, "x.yaml", "tasks")
+    assert err.value.field == "tasks.grid" and "n10" in str(err.value)
+
+
+def test_corpus_scaling_sizes_come_from_its_grid():
+    tasks = yaml.safe_load((ROOT / "pipelines/corpus_scaling/params.yaml").read_text())["tasks"]
+    assert [t.get("subset", {}).get("size") for t in tasks.values()] == [None, 1500, 3000, 6000, 9000]
 
 
 def test_the_committed_grids_give_the_pipelines_they_name():

@@ -77,6 +77,74 @@ def load_checkpoint(model: torch.nn.Module, path: Path) -> None:
                            f"trainable missing {sorted(trainable & set(missing))[:3]}")
 
 
+class _Checkpoints:
+    """Validation, the best and last checkpoints and the early-stopping count, resumed from `last` when its
+    settings match (a kill loses at most `eval_every` steps)."""
+
+    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any, ckpt_dir: Path,
+                 settings_hash: str, steps: int, validate: Callable[[], float], patience: int) -> None:
+        self.model, self.opt, self.sched, self.ckpt_dir = model, opt, sched, ckpt_dir
+        self.last, self.steps, self.validate, self.patience = ckpt_dir / "last", steps, validate, patience
+        self.group = current()
+        self.state: dict[str, Any] = {"step": 0, "best_score": float("-inf"), "best_step": 0, "bad_evals": 0,
+                                      "history": [], "settings_hash": settings_hash}
+        self.resumed_from: int | None = None
+
+    def resume(self) -> None:
+        if (self.last / "state.json").is_file():
+            saved = json.loads((self.last / "state.json").read_text())
+            if saved.get("settings_hash") == self.state["settings_hash"]:
+                load_checkpoint(self.model, self.last / "model.safetensors")
+                extra = torch.load(self.last / "optimizer.pt", weights_only=True)
+                self.opt.load_state_dict(extra["optimizer"])
+                self.sched.load_state_dict(extra["scheduler"])
+                self.state = saved
+                self.resumed_from = saved["step"]
+                note(f"resuming from the checkpoint at step {self.resumed_from}/{self.steps} in {self.last} "
+                     "(same settings)")
+            elif self.group.main:
+                note(f"a checkpoint in {self.ckpt_dir} was made with other settings: starting afresh")
+                shutil.rmtree(self.ckpt_dir)
+        barrier(self.group)  # every rank has read the checkpoint before rank 0 writes the next one
+
+    def evaluate(self, step: int) -> bool:
+        """Validate at `step`, write the checkpoints; whether patience has run out."""
+        t0 = time.perf_counter()
+        # every rank validates (the corpus encoding is sharded across them); rank 0's score decides for all
+        score = float(broadcast(float(self.validate()), self.group))
+        phase_line(f"validation at step {step}/{self.steps}: {score:.2f}", time.perf_counter() - t0)
+        state = self.state
+        state["history"].append({"step": step, "val": score})
+        improved = score > state["best_score"]
+        if improved:
+            state.update(best_score=score, best_step=step, bad_evals=0)
+        else:
+            state["bad_evals"] += 1
+        state["step"] = step
+        if self.group.main:  # the ranks hold the same weights: one writes
+            if improved:
+                with atomic_dir(self.ckpt_dir / "best") as tmp:
+                    save_checkpoint(self.model, tmp / "model.safetensors")
+            with atomic_dir(self.last) as tmp:
+                save_checkpoint(self.model, tmp / "model.safetensors")
+                torch.save({"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict()},
+                           tmp / "optimizer.pt")
+                (tmp / "state.json").write_text(json.dumps(state))
+        barrier(self.group)
+        return state["bad_evals"] >= self.patience
+
+
+def _negatives(rng: np.random.Generator, batch: list[Query], positives: dict[str, list[str]],
+               hard_negatives: dict[str, list[str]], by_id: dict[str, Passage], n_hard: int) -> list[list[Passage]]:
+    """Up to `n_hard` mined negatives per query, none of them a positive of any query in the batch."""
+    taken = set().union(*(positives[q.qid] for q in batch))
+    negs: list[list[Passage]] = []
+    for q in batch:
+        pool = [p for p in hard_negatives.get(q.qid, []) if p not in taken]
+        negs.append([by_id[pool[int(j)]] for j in rng.permutation(len(pool))[:n_hard]])
+    return negs
+
+
 def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Passage],
           positives: dict[str, list[str]], hard_negatives: dict[str, list[str]], protocol: dict[str, Any],
           seed: int, ckpt_dir: Path, validate: Callable[[], float], settings_hash: str) -> TrainResult:
@@ -94,66 +162,21 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
     opt = torch.optim.AdamW(trainable, lr=float(protocol["lr"]), weight_decay=float(protocol.get("weight_decay", 0.0)),
                             fused=all(p.device.type in ("cpu", "cuda") for p in trainable))
     sched = get_linear_schedule_with_warmup(opt, int(protocol.get("warmup_steps", 0)), steps)
-    state = {"step": 0, "best_score": float("-inf"), "best_step": 0, "bad_evals": 0, "history": [],
-             "settings_hash": settings_hash}
-    resumed_from = None
-    last = ckpt_dir / "last"
-    if (last / "state.json").is_file():
-        saved = json.loads((last / "state.json").read_text())
-        if saved.get("settings_hash") == settings_hash:
-            load_checkpoint(model, last / "model.safetensors")
-            extra = torch.load(last / "optimizer.pt", weights_only=True)
-            opt.load_state_dict(extra["optimizer"])
-            sched.load_state_dict(extra["scheduler"])
-            state = saved
-            resumed_from = state["step"]
-            note(f"resuming from the checkpoint at step {resumed_from}/{steps} in {last} (same settings)")
-        elif group.main:
-            note(f"a checkpoint in {ckpt_dir} was made with other settings: starting afresh")
-            shutil.rmtree(ckpt_dir)
-    barrier(group)  # every rank has read the checkpoint before rank 0 writes the next one
-
-    def evaluate_and_checkpoint(step: int) -> bool:
-        t0 = time.perf_counter()
-        # every rank validates (the corpus encoding is sharded across them); rank 0's score decides for all
-        score = float(broadcast(float(validate()), group))
-        phase_line(f"validation at step {step}/{steps}: {score:.2f}",
-                   time.perf_counter() - t0)
-        state["history"].append({"step": step, "val": score})
-        improved = score > state["best_score"]
-        if improved:
-            state.update(best_score=score, best_step=step, bad_evals=0)
-        else:
-            state["bad_evals"] += 1
-        state["step"] = step
-        if group.main:  # the ranks hold the same weights: one writes
-            if improved:
-                with atomic_dir(ckpt_dir / "best") as tmp:
-                    save_checkpoint(model, tmp / "model.safetensors")
-            with atomic_dir(last) as tmp:
-                save_checkpoint(model, tmp / "model.safetensors")
-                torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, tmp / "optimizer.pt")
-                (tmp / "state.json").write_text(json.dumps(state))
-        barrier(group)
-        return state["bad_evals"] >= int(protocol["patience"])
-
+    ckpt = _Checkpoints(model, opt, sched, ckpt_dir, settings_hash, steps, validate, int(protocol["patience"]))
+    ckpt.resume()
     stopped = False
-    if resumed_from is None:
+    if ckpt.resumed_from is None:
         model.eval()
-        stopped = evaluate_and_checkpoint(0)  # the untrained model is a candidate too
+        stopped = ckpt.evaluate(0)  # the untrained model is a candidate too
     model.train()
-    first = state["step"] + 1
+    first = ckpt.state["step"] + 1
     for step in tqdm(range(first, steps + 1), desc="train", initial=first - 1, total=steps, disable=None):
         if stopped:
             break
         rng = np.random.default_rng([seed, step])
         torch.manual_seed(seed * 1_000_003 + step)  # dropout masks repeat exactly after a resume
         batch, pos_ids = _batch(rng, train_queries, positives, int(protocol["batch_size"]))
-        taken = set().union(*(positives[q.qid] for q in batch))
-        negs: list[list[Passage]] = []
-        for q in batch:
-            pool = [p for p in hard_negatives.get(q.qid, []) if p not in taken]
-            negs.append([by_id[pool[int(j)]] for j in rng.permutation(len(pool))[:n_hard]])
+        negs = _negatives(rng, batch, positives, hard_negatives, by_id, n_hard)
         lo, hi = shard_bounds(len(batch), group.rank, group.world)  # this rank's share of the global batch
         loss = model.loss(batch[lo:hi], [by_id[p] for p in pos_ids[lo:hi]], [p for ps in negs[lo:hi] for p in ps])
         opt.zero_grad(set_to_none=True)
@@ -164,12 +187,13 @@ def train(model: torch.nn.Module, *, train_queries: list[Query], corpus: list[Pa
         sched.step()
         if step % eval_every == 0 or step == steps:
             model.eval()
-            stopped = evaluate_and_checkpoint(step)
+            stopped = ckpt.evaluate(step)
             model.train()
     load_checkpoint(model, ckpt_dir / "best" / "model.safetensors")
     model.eval()
+    state = ckpt.state
     return TrainResult(best_step=state["best_step"], best_score=state["best_score"], steps_run=state["step"],
-                       stopped_early=stopped and state["step"] < steps, resumed_from=resumed_from,
+                       stopped_early=stopped and state["step"] < steps, resumed_from=ckpt.resumed_from,
                        seconds=time.perf_counter() - start, history=state["history"])
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from harness.errors import InputError
 
@@ -190,13 +192,8 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m harness", description=f"flmr-bench pipeline: {STAGES}; plus scoring tools.")
-    p.add_argument("--params", default="params.yaml",
-                   help="params file (default: params.yaml, the embedded default; pipelines/<name>/params.yaml)")
-    p.add_argument("--allow-dirty", action="store_true",
-                   help="let stages write records from a tree with uncommitted changes (the records say so)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _adder(sub: Any) -> Callable[..., argparse.ArgumentParser]:
+    """`add(name, fn, help, run=False)`: a subcommand; `run` gives it the stage options a run's stages take."""
 
     def add(name: str, fn, help: str, run: bool = False) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help)
@@ -210,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--task", help="task name (a key of `tasks` in params; default: the main task)")
         return sp
 
+    return add
+
+
+def _stage_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     sp = add("fetch", cmd_fetch, "stage 0: download and verify what the pipeline needs from the hub (nothing for toy)")
     sp.add_argument("--resolve", action="store_true", help="the same as `pin`")
     add("pin", cmd_fetch_resolve, "pin every hub id the pipeline names (dataset cards, backbones, vision encoders, "
@@ -225,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--bound", help="none (no passages) or oracle (a passage holding an answer)")
     sp.add_argument("--device", default="auto")
     add("report", cmd_report, "stage 7: tables and plots -> results/<profile>/{tables,plots}/")
+
+
+def _scoring_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     sp = add("score", cmd_score, "score a TREC run file (JSON on stdout, percentages)")
     sp.add_argument("--run", required=True, help="TREC run file")
     sp.add_argument("--queries", required=True, help="queries.jsonl")
@@ -244,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "splits (a queries.jsonl does; default: test; all: every question)")
     sp.add_argument("--lenient", action="store_true",
                     help="ignore (and count) predictions for questions the answers file does not hold")
+
+
+def _project_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     add("methods", cmd_methods, "list the method folders found under methods/")
     sp = add("validate", cmd_validate, "check a dataset folder, decoding every image")
     sp.add_argument("dataset", help="dataset folder (holding queries.jsonl, corpus.jsonl)")
@@ -259,6 +266,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dry", action="store_true", help="list the stages that would run (dvc repro --dry)")
     sp = add("site", cmd_site, "write results/index.html from the long tables and refresh the latency tables")
     sp.add_argument("--readme", action="store_true", help="also copy each summary table into README.md")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="python -m harness", description=f"flmr-bench pipeline: {STAGES}; plus scoring tools.")
+    p.add_argument("--params", default="params.yaml",
+                   help="params file (default: params.yaml, the embedded default; pipelines/<name>/params.yaml)")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="let stages write records from a tree with uncommitted changes (the records say so)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    add = _adder(sub)
+    _stage_commands(add)
+    _scoring_commands(add)
+    _project_commands(add)
     return p
 
 

@@ -1,6 +1,7 @@
 """The project code a module runs: the transitive closure of its imports inside harness/ and methods/, read
-from the source (every import statement, also those inside functions, and every `module:attribute` entry of a
-registry, imported when its name is chosen). The pipeline files list it as each stage's dependencies, and
+from the source (every import statement, also those inside functions, every `module:attribute` entry of a
+registry, imported when its name is chosen, and, for a call of `card_entries`, the loaders the dataset cards
+name: harness/cards.py). The pipeline files list it as each stage's dependencies, and
 caches and checkpoints key on its digest, so a code change is never served stale."""
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def _imported_names(file: Path, root: Path) -> set[str]:
             names.update(f"{base}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and REGISTRY_ENTRY.match(node.value):
             names.add(node.value.partition(":")[0])
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "card_entries":
+            from harness.cards import loader_modules  # registry entries named in dataset cards, for that field
+
+            field = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+            names.update(loader_modules(root, field))
     return names
 
 

@@ -210,6 +210,7 @@ class _Stages:
         return [f"tasks.{name}"] if "tasks" in self.params else []
 
     def data_stages(self) -> None:
+        from harness.cards import chosen_cards
         from harness.data.fetch import needed
         from harness.data.folder import card_file, source_folder
 
@@ -219,7 +220,9 @@ class _Stages:
                  ["dataset", "requires"] if "requires" in params else ["dataset"], [_uncached(fetch_out)])
         # a folder dataset: the folder and its card are inputs DVC hashes (other sources record their inputs' sha256)
         folder = [str(source_folder(params)), str(card_file(params))] if params["dataset"]["source"] == "folder" else []
-        self.add("prepare", "prepare", [fetch_out, *folder, *_code("prepare")], ["data_seed", "dataset"], [self.data])
+        # the cards that choose the builder and corpus loader this stage runs (harness/cards.py)
+        self.add("prepare", "prepare", [fetch_out, *folder, *chosen_cards(params), *_code("prepare")],
+                 ["data_seed", "dataset"], [self.data])
 
     def retriever_stages(self, run_id: str, run: dict[str, Any]) -> None:
         from harness import methods as method_registry

@@ -63,3 +63,55 @@ def test_the_prepare_stage_names_the_params_file_of_an_unknown_source(tmp_path) 
     params = {"dataset": {"source": "okvqa2", "name": "x"}, "profile": "x", "_source": "pipelines/x/params.yaml"}
     with pytest.raises(InputError, match="pipelines/x/params.yaml.*dataset.source.*okvqa2"):
         prepare(params)
+
+
+def test_the_cards_name_the_builders_and_corpus_loaders() -> None:
+    import yaml
+
+    named = {}
+    for card in sorted((ROOT / "datasets").glob("*/card.yaml")):
+        loader = yaml.safe_load(card.read_text()).get("loader")
+        if loader:
+            (field,) = set(loader) - {"function"}
+            named[(field, loader[field])] = loader["function"]
+    assert {n for f, n in named if f == "dataset.source"} == {"toy", "okvqa", "fvqa", "aokvqa"}
+    for (field, name), function in named.items():
+        registry = BUILDERS if field == "dataset.source" else LOADERS
+        assert registry.entries[name] == function, (field, name)
+    assert set(BUILDERS.entries) - {n for _, n in named} == {"folder"}  # formats, not datasets: no card
+    assert set(LOADERS.entries) - {n for _, n in named} == {"jsonl"}
+
+
+def _card(root, name: str, loader: object) -> None:
+    import yaml
+
+    (root / "datasets" / name).mkdir(parents=True)
+    (root / "datasets" / name / "card.yaml").write_text(yaml.safe_dump({"name": name, "loader": loader}))
+
+
+def test_a_card_adds_a_builder_and_a_bad_loader_is_one_line(tmp_path) -> None:
+    from harness.cards import card_entries, loader_modules
+
+    _card(tmp_path, "mine", {"dataset.source": "mine", "function": "harness.data.toy_world:build_toy"})
+    assert card_entries("dataset.source", tmp_path) == {"mine": "harness.data.toy_world:build_toy"}
+    assert card_entries("dataset.corpus.name", tmp_path) == {}
+    assert loader_modules(tmp_path, "dataset.source") == {"harness.data.toy_world"}
+    bad = tmp_path / "bad"
+    _card(bad, "typo", {"dataset.sorce": "typo", "function": "harness.data.toy_world:build_toy"})
+    with pytest.raises(InputError) as err:
+        card_entries("dataset.source", bad)
+    assert err.value.field == "loader" and "datasets/typo/card.yaml" in str(err.value)
+    twice = tmp_path / "twice"
+    for name in ("a", "b"):
+        _card(twice, name, {"dataset.source": "same", "function": "harness.data.toy_world:build_toy"})
+    with pytest.raises(InputError, match="datasets/a/card.yaml already"):
+        card_entries("dataset.source", twice)
+
+
+def test_the_prepare_stage_depends_on_the_card_that_chooses_its_builder() -> None:
+    import yaml
+
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert "datasets/toy/card.yaml" in stages["prepare"]["deps"]
+    closure = {p.relative_to(ROOT).as_posix() for p in import_closure(["harness.data.builders"])}
+    assert "harness/data/toy_world.py" in closure  # named only in the card, still a dependency

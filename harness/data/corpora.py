@@ -17,20 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import Passage
+from harness.cards import card_entries
 from harness.data.schema import absolute, iter_tsv
 from harness.data.sources import load_hf_split
 from harness.errors import InputError
 from harness.registry import Registry
 
-HUB_CORPORA = ("okvqa_gs", "okvqa_wiki")
-# each loader: (dataset.corpus settings, project root) -> (passages, what was read, for the manifest)
-LOADERS = Registry("dataset.corpus.name", {
-    "wiki_vital": "harness.data.corpora:load_wiki_vital",
-    **{name: "harness.data.corpora:load_hub_corpus" for name in HUB_CORPORA},
-    "psgs_w100": "harness.data.corpora:load_psgs_w100",
-    "jsonl": "harness.data.corpora:load_jsonl",
-    "okvqa_gs_snippets": "harness.data.corpora:load_gs_snippets",
-})
+# each loader: (dataset.corpus settings, project root) -> (passages, what was read, for the manifest); a corpus's
+# card names its loader (harness/cards.py); `jsonl` reads any corpus already in the format
+LOADERS = Registry("dataset.corpus.name", {**card_entries("dataset.corpus.name"),
+                                           "jsonl": "harness.data.corpora:load_jsonl"})
+HUB_CORPORA = tuple(name for name, fn in LOADERS.entries.items() if fn == "harness.data.corpora:load_hub_corpus")
 
 
 def _from_rows(rows: list[dict[str, Any]], where: str, id_field: str, text_field: str,

@@ -45,7 +45,7 @@ def test_what_the_methods_name_passes():
 def _project(tmp_path: Path) -> Path:
     dst = tmp_path / "p"
     dst.mkdir()
-    for name in ("harness", "methods", "pipelines"):
+    for name in ("harness", "methods", "pipelines", "datasets"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "dvc.lock"))
     shutil.copy(ROOT / "params.yaml", dst / "params.yaml")
     return dst

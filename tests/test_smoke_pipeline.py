@@ -35,7 +35,7 @@ def _sh(args: list[str], cwd: Path) -> str:
 def fresh_project(dst: Path) -> Path:
     """The code and pipeline definitions as they stand, without any output: what a fresh clone holds."""
     dst.mkdir(parents=True)
-    for name in ("harness", "methods", "pipelines", "studies"):
+    for name in ("harness", "methods", "pipelines", "studies", "datasets"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "dvc.lock"))
     for name in ("params.yaml", "dvc.yaml"):
         shutil.copy(ROOT / name, dst / name)

@@ -5,7 +5,6 @@ by its overrides file and its study file, `python -m harness pipelines` and `dvc
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import yaml
 from harness.data.folder import build_folder
 from harness.errors import InputError
 from harness.provenance import sha256_file
-from test_smoke_pipeline import ROOT, _sh, fresh_project
+from test_smoke_pipeline import _sh, fresh_project
 
 CAPITALS = [(f"land{i}", f"city{i}") for i in range(30)]
 SPLIT_SIZES = {"train": 18, "val": 6, "test": 6}
@@ -89,8 +88,7 @@ def test_card_mismatch_stops_prepare_in_one_line(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.smoke
 def test_a_new_dataset_and_a_study_over_it_run_from_their_overrides(tmp_path) -> None:
-    project = fresh_project(tmp_path / "p")
-    shutil.copytree(ROOT / "datasets", project / "datasets")  # `harness pipelines` reads every pipeline's cards
+    project = fresh_project(tmp_path / "p")  # datasets/ included: the cards name the builders
     write_tiny_dataset(project / "capitals_data")
     write_card(project, project / "capitals_data")
     (project / "pipelines" / "capitals").mkdir()

@@ -6,8 +6,8 @@
 
 The registries of dataset builders (`dataset.source`) and corpus loaders (`dataset.corpus.name`) take their
 entries from the cards, so a dataset or corpus is added in its card and its own module. `harness/code_deps.py`
-reads a call of `card_entries` as importing every card-named module, so each stage's DVC dependencies still list
-the loaders' code, and `harness/dvcfile.py` makes the chosen cards dependencies of the stage that reads them."""
+reads a call of `card_entries(<field>)` as importing the modules the cards name for that field, so each stage's
+DVC dependencies still list the loaders' code, and `harness/dvcfile.py` makes the chosen cards dependencies of the stage that reads them."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ import yaml
 from harness import paths
 from harness.atomic import write_text
 from harness.code_deps import ROOT, import_closure
+from harness.data_stages import DATA_DVC, render as render_data_dvc
 from harness.errors import InputError
 from harness.params import deep_merge, load_params, params_file
 from harness.tasks import corpus_ids, main_task, tasks
@@ -73,7 +74,7 @@ def get(name: str, root: Path = ROOT) -> Pipeline:
     return known[name]
 
 
-class _NoAliases(yaml.SafeDumper):
+class NoAliases(yaml.SafeDumper):
     """Overrides may share settings through YAML anchors; written params spell every run out."""
 
     def ignore_aliases(self, data: object) -> bool:
@@ -151,10 +152,10 @@ def render_params(p: Pipeline, root: Path = ROOT) -> str:
     extends = _overlay(p, root).get("extends")
     over = "params.yaml" if not extends else get(extends, root).overrides_file
     return (f"# Written by `python -m harness pipelines` from {p.overrides_file} over {over}; edit those.\n"
-            + yaml.dump(merged, Dumper=_NoAliases, sort_keys=False))
+            + yaml.dump(merged, Dumper=NoAliases, sort_keys=False))
 
 
-def _code(stage: str, methods: list[str] = ()) -> list[str]:
+def code_files(stage: str, methods: list[str] = ()) -> list[str]:
     files = {f.relative_to(ROOT).as_posix() for f in import_closure(STAGE_MODULES[stage])}
     for target in methods:
         module = target.partition(":")[0]
@@ -203,26 +204,11 @@ class _Stages:
         self.stages[key] = spec
 
     def run_file(self, path: Path) -> Any:
-        return _uncached(path) if self.in_git or path.name not in paths.LARGE_RUN_FILES else str(path)
+        return uncached(path) if self.in_git or path.name not in paths.LARGE_RUN_FILES else str(path)
 
     def task_key(self, name: str) -> list[str]:
         """A stage depends on its own task's entry only: adding a task re-runs nothing that exists."""
         return [f"tasks.{name}"] if "tasks" in self.params else []
-
-    def data_stages(self) -> None:
-        from harness.cards import chosen_cards
-        from harness.data.fetch import needed
-        from harness.data.folder import card_file, source_folder
-
-        params, fetch_out = self.params, str(paths.fetch_record(self.params))
-        cards = sorted({str(card) for card, _ in needed(params)})  # what the download is checked against
-        self.add("fetch", "fetch", [*cards, *_code("fetch")],
-                 ["dataset", "requires"] if "requires" in params else ["dataset"], [_uncached(fetch_out)])
-        # a folder dataset: the folder and its card are inputs DVC hashes (other sources record their inputs' sha256)
-        folder = [str(source_folder(params)), str(card_file(params))] if params["dataset"]["source"] == "folder" else []
-        # the cards that choose the builder and corpus loader this stage runs (harness/cards.py)
-        self.add("prepare", "prepare", [fetch_out, *folder, *chosen_cards(params), *_code("prepare")],
-                 ["data_seed", "dataset"], [self.data])
 
     def retriever_stages(self, run_id: str, run: dict[str, Any]) -> None:
         from harness import methods as method_registry
@@ -231,26 +217,26 @@ class _Stages:
         target = method_registry.get(run["method"]).target
         model = str(paths.model_dir(params, run_id))
         if "from" not in run:
-            self.add(f"train-{run_id}", f"train --run {run_id}", [data, *_code("train", [target])],
+            self.add(f"train-{run_id}", f"train --run {run_id}", [data, *code_files("train", [target])],
                      ["train_seeds", "protocol", f"runs.{run_id}"], [model], scaled=True)
         for corpus in corpus_ids(params):
             # the corpus id names the subset (size, seed): a new or changed task touches no existing index
             self.add(f"index-{run_id}-{corpus}", f"index --run {run_id} --corpus {corpus}",
-                     [data, model, *_code("index", [target])], ["index", f"runs.{run_id}"],
+                     [data, model, *code_files("index", [target])], ["index", f"runs.{run_id}"],
                      [str(paths.index_dir(params, run_id, corpus))], scaled=True)
         for task in tasks(params).values():
             out = paths.run_dir(params, run_id, task.name)
             self.report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
             self.add(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
                      [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
-                      *_code("evaluate", [target])], [*EVAL_KEYS, *self.task_key(task.name)],
-                     [self.run_file(f) for f in paths.run_files(out)], [_uncached(out / "metrics.json")])
+                      *code_files("evaluate", [target])], [*EVAL_KEYS, *self.task_key(task.name)],
+                     [self.run_file(f) for f in paths.run_files(out)], [uncached(out / "metrics.json")])
 
     def reader_stages(self, reader: dict[str, Any]) -> None:
         params, data = self.params, self.data
         reader_dir = str(paths.trained_reader_dir(params))
         if "from" not in reader:
-            self.add("reader-train", "reader-train", [data, *_code("reader-train")],
+            self.add("reader-train", "reader-train", [data, *code_files("reader-train")],
                      ["train_seeds", "protocol", "reader"], [reader_dir], scaled=True)
         main = main_task(params).name
         # vqa.json is a record (strings, counts, hashes), not a metric: `dvc metrics show` lists the numeric
@@ -261,21 +247,21 @@ class _Stages:
         answered.update({f"vqa-bound-{bound}": (f"vqa --bound {bound}", paths.bound_dir(params, bound), [])
                          for bound in ("none", "oracle")})
         for key, (command, out, ranking) in answered.items():
-            self.add(key, command, [data, reader_dir, *ranking, *_code("vqa")],
+            self.add(key, command, [data, reader_dir, *ranking, *code_files("vqa")],
                      ["eval.split", "reader", *self.task_key(main)],
-                     [_uncached(out / "predictions.json"), _uncached(out / "vqa_per_query.json"),
-                      _uncached(out / "vqa.json")])
+                     [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json"),
+                      uncached(out / "vqa.json")])
             self.report_deps += [str(out / f) for f in VQA_FILES]
 
     def report_stage(self) -> None:
         # the report reads only files that identical code makes identical (latency and wall times are written
         # beside them, untracked, so they never make a regeneration look like a change)
-        self.add("report", "report", [*self.report_deps, *_code("report")],
+        self.add("report", "report", [*self.report_deps, *code_files("report")],
                  ["runs", "eval", "data_seed"] + (["tasks"] if "tasks" in self.params else []),
-                 [_uncached(f) for f in paths.report_files(self.params)])
+                 [uncached(f) for f in paths.report_files(self.params)])
 
 
-def _uncached(path: Path | str) -> dict[str, dict[str, bool]]:
+def uncached(path: Path | str) -> dict[str, dict[str, bool]]:
     return {str(path): {"cache": False}}
 
 
@@ -297,7 +283,6 @@ def _plots(p: Pipeline, params: dict[str, Any]) -> list[dict[str, Any]]:
 def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs."""
     s = _Stages(p, params)
-    s.data_stages()
     for run_id, run in params["runs"].items():
         s.retriever_stages(run_id, run)
     if _reader_on(params):
@@ -305,10 +290,11 @@ def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
     s.report_stage()
     source = p.params_file if p.overrides_file is None else f"{p.overrides_file} over params.yaml"
     header = (f"# Written by `python -m harness pipelines` from {source}: edit that and run it again.\n"
-              f"# Pipeline {params['profile']!r}: fetch -> prepare -> train -> index -> evaluate"
-              f"{' -> reader-train -> vqa' if _reader_on(params) else ''} -> report.\n")
+              f"# Pipeline {params['profile']!r}: train -> index -> evaluate"
+              f"{' -> reader-train -> vqa' if _reader_on(params) else ''} -> report, reading {paths.data_dir(params)}/"
+              f" ({DATA_DVC}: prepare-{params['dataset']['name']}).\n")
     body = {"stages": s.stages, "plots": _plots(p, params)}
-    return header + yaml.dump(body, Dumper=_NoAliases, sort_keys=False, width=120)
+    return header + yaml.dump(body, Dumper=NoAliases, sort_keys=False, width=120)
 
 
 def check_runs(params: dict[str, Any]) -> None:
@@ -336,6 +322,7 @@ def check_runs(params: dict[str, Any]) -> None:
 def rendered(root: Path = ROOT) -> dict[str, str]:
     """What every pipeline's written files should hold, by path relative to the root."""
     out: dict[str, str] = {}
+    prepared: list[tuple[Pipeline, dict[str, Any]]] = []  # what each pipeline reads, for datasets/dvc.yaml
     for p in discover(root):
         params_text = render_params(p, root)
         if p.overrides_file is not None:
@@ -350,6 +337,8 @@ def rendered(root: Path = ROOT) -> dict[str, str]:
         finally:
             check.unlink()
         out[p.dvc_file] = render_dvc(p, params)
+        prepared.append((p, params))
+    out[DATA_DVC] = render_data_dvc(prepared)
     from harness import studies
 
     out[studies.STUDIES_DVC] = studies.render_dvc(root)

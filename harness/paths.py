@@ -1,6 +1,7 @@
 """Where every stage reads and writes, relative to the project root, and which files each writes (the generated
 dvc.yaml lists them as outputs). Each pipeline (`params['profile']`) owns its folders, so pipelines never write
-over one another."""
+over one another; the prepared data is the dataset's (`dataset.name`), read by every pipeline naming it
+(harness/data_stages.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ LARGE_RUN_FILES = ("trec.run", "per_query.json")  # grow with the query count; s
 
 
 def fetch_record(params: dict[str, Any]) -> Path:
-    """What the fetch stage verified; the downloads themselves stay in downloads/<card name>/ between runs."""
-    return Path("downloads") / f"{params['profile']}.fetch.json"
+    """What the dataset's fetch stage verified; the downloads themselves stay in downloads/<card name>/."""
+    return Path("downloads") / f"{params['dataset']['name']}.fetch.json"
 
 
 def data_dir(params: dict[str, Any]) -> Path:
-    return Path("data") / params["profile"]
+    """The prepared dataset: one folder per `dataset.name`, shared by the pipelines naming it."""
+    return Path("data") / str(params["dataset"]["name"])
 
 
 def model_dir(params: dict[str, Any], run_id: str) -> Path:

@@ -54,9 +54,9 @@ def offline_pipelines() -> tuple[list[dvcfile.Pipeline], list[tuple[dvcfile.Pipe
 
 def stale_stages(p: dvcfile.Pipeline) -> dict[str, list[str]]:
     """{stage: why} for every stage `dvc repro` would run first: changed code, params or inputs, or missing
-    outputs (a fresh clone has none). From `dvc status`, since `dvc repro --dry` stops on a missing dependency
+    outputs (a fresh clone has none), its dataset's fetch and prepare stages included. From `dvc status`, since `dvc repro --dry` stops on a missing dependency
     (treeverse/dvc#9818); stages downstream of these run too when their outputs change."""
-    out = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", p.dvc_file], cwd=dvcfile.ROOT,
+    out = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "--with-deps", p.dvc_file], cwd=dvcfile.ROOT,
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise InputError(p.dvc_file, "-", f"dvc status failed: {out.stderr.strip().splitlines()[-1:]}")

@@ -188,7 +188,7 @@ def render_dvc(root: Path = ROOT) -> str:
     """studies/dvc.yaml: a stage per study with a table (`study-<name>`), depending on the study file, the code
     that writes the table and what it reads."""
     from harness.code_deps import import_closure
-    from harness.dvcfile import CLI_FILES, _NoAliases
+    from harness.dvcfile import CLI_FILES, NoAliases
 
     stages = {}
     for study in discover(root):
@@ -203,7 +203,7 @@ def render_dvc(root: Path = ROOT) -> str:
     header = ("# Written by `python -m harness pipelines` from studies/*.yaml: edit those and run it again.\n"
               "# A stage per study table; run them with `dvc repro --single-item studies/dvc.yaml` (the pipelines"
               " they read are\n# reproduced by their own dvc.yaml).\n")
-    return header + yaml.dump({"stages": stages}, Dumper=_NoAliases, sort_keys=False, width=120)
+    return header + yaml.dump({"stages": stages}, Dumper=NoAliases, sort_keys=False, width=120)
 
 
 def write_table(name: str, root: Path = ROOT) -> list[Path]:

@@ -111,7 +111,7 @@ def test_a_card_adds_a_builder_and_a_bad_loader_is_one_line(tmp_path) -> None:
 def test_the_prepare_stage_depends_on_the_card_that_chooses_its_builder() -> None:
     import yaml
 
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert "datasets/toy/card.yaml" in stages["prepare"]["deps"]
+    stages = yaml.safe_load((ROOT / "datasets/dvc.yaml").read_text())["stages"]
+    assert "datasets/toy/card.yaml" in stages["prepare-toy"]["deps"]
     closure = {p.relative_to(ROOT).as_posix() for p in import_closure(["harness.data.builders"])}
     assert "harness/data/toy_world.py" in closure  # named only in the card, still a dependency

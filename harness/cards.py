@@ -59,9 +59,12 @@ def loader_modules(root: Path = ROOT, field: str | None = None) -> set[str]:
     return {fn.partition(":")[0] for (f, _), (fn, _) in _loaders(root).items() if field in (None, f)}
 
 
-def chosen_cards(params: dict[str, Any], root: Path = ROOT) -> list[str]:
-    """The cards whose loaders the params choose: the dataset's source and its corpus (where a card names them)."""
+def chosen_cards(params: dict[str, Any], root: Path = ROOT,
+                 fields: tuple[str, ...] = ("dataset.source", "dataset.corpus.name")) -> list[str]:
+    """The cards whose loaders the params choose for `fields`: the dataset's source and its corpus (where a card
+    names them)."""
     ds = params.get("dataset", {})
-    chosen = [("dataset.source", ds.get("source")), ("dataset.corpus.name", ds.get("corpus", {}).get("name"))]
+    names = {"dataset.source": ds.get("source"), "dataset.corpus.name": ds.get("corpus", {}).get("name")}
+    chosen = [(f, names[f]) for f in fields]
     loaders = _loaders(root)
     return [loaders[(f, str(n))][1] for f, n in chosen if (f, str(n)) in loaders]

@@ -39,6 +39,16 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare_corpus(args: argparse.Namespace) -> int:
+    from harness import paths
+    from harness.data.prepared_corpus import prepare_corpus, shared_corpus
+
+    params = _params(args)
+    out = paths.corpus_dir(str(shared_corpus(params)))
+    print(json.dumps(prepare_corpus(params, out), sort_keys=True))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from harness.pipeline.fit import fit
 
@@ -215,7 +225,9 @@ def _stage_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     sp.add_argument("--resolve", action="store_true", help="the same as `pin`")
     add("pin", cmd_fetch_resolve, "pin every hub id the pipeline names (dataset cards, backbones, vision encoders, "
                                   "reader) to the commit the hub serves now; then commit the pins")
-    add("prepare", cmd_prepare, "stage 1: write the dataset folder data/<name>/")
+    add("prepare-corpus", cmd_prepare_corpus, "stage 1: write the named corpus the dataset reads -> "
+                                               "data/corpora/<corpus>/ (wiki_vital, okvqa_gs, ...)")
+    add("prepare", cmd_prepare, "stage 1: write the dataset folder data/<dataset.name>/")
     add("train", cmd_train, "stage 2: train one run under the shared protocol -> models/<profile>/<run>/", run=True)
     add("index", cmd_index, "stage 3: encode the corpus and build the index -> indexes/<profile>/<run>/", run=True)
     add("evaluate", cmd_evaluate, "stage 4: search, score, write results/<profile>/runs/<run>/", run=True)
@@ -283,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-PIPELINE_STAGES = ("fetch", "prepare", "train", "index", "evaluate", "reader-train", "vqa", "report")
+PIPELINE_STAGES = ("fetch", "prepare-corpus", "prepare", "train", "index", "evaluate", "reader-train", "vqa", "report")
 
 
 def _check_requirements(params: dict) -> None:

@@ -17,10 +17,10 @@ import yaml
 from harness import paths
 from harness.atomic import write_text
 from harness.code_deps import ROOT, import_closure
-from harness.data_stages import DATA_DVC, render as render_data_dvc
+from harness.data_stages import DATA_DVC, check_tasks, corpus_owners, owners, render as render_data_dvc
 from harness.errors import InputError
 from harness.params import deep_merge, load_params, params_file
-from harness.tasks import corpus_ids, main_task, tasks
+from harness.tasks import Task, corpus_ids, main_task, task_for_corpus, tasks
 
 VQA_FILES = ("vqa.json", "vqa_per_query.json")
 EVAL_KEYS = ["eval.split", "eval.ks", "eval.latency_queries"]  # what evaluate reads (bootstrap, reference: report)
@@ -31,6 +31,7 @@ CLI_FILES = ["harness/__main__.py", "harness/cli.py"]
 STAGE_MODULES = {
     "fetch": ["harness.data.fetch"],
     "prepare": ["harness.pipeline.prepare"],
+    "prepare-corpus": ["harness.data.prepared_corpus"],
     "train": ["harness.pipeline.fit"],
     "index": ["harness.pipeline.build_index"],
     "evaluate": ["harness.pipeline.evaluate"],
@@ -170,11 +171,22 @@ def _params_dep(p: Pipeline, keys: list[str]) -> list[dict[str, list[str]]]:
     return [{p.params_file: keys}]
 
 
+def data_deps(params: dict[str, Any], task: Task | None = None, named: frozenset[str] | None = None) -> list[str]:
+    """What a stage reading the pipeline's dataset (or a task's) depends on: the dataset folder and the named
+    corpus it reads (in data/corpora/; `named`: every named corpus, else the one the pipeline's dataset reads)."""
+    from harness.data.prepared_corpus import shared_corpus
+
+    if named is None:
+        named = frozenset({shared_corpus(params)} - {None})
+    corpus = shared_corpus(params) if task is None else task.corpus
+    return [str(paths.task_data_dir(params, task))] + ([str(paths.corpus_dir(corpus))] if corpus in named else [])
+
+
 class _Stages:
     """The stages of one pipeline's dvc.yaml, added in the order DVC lists them."""
 
-    def __init__(self, p: Pipeline, params: dict[str, Any]) -> None:
-        self.p, self.params = p, params
+    def __init__(self, p: Pipeline, params: dict[str, Any], named: frozenset[str] | None) -> None:
+        self.p, self.params, self.named = p, params, named
         params_arg = "" if p.overrides_file is None else f" --params {p.params_file}"
         self.cmd = "python -m harness" + params_arg
         # `distributed.nproc` > 1: the stages that split their work (train, reader-train, index) run under torchrun
@@ -186,7 +198,7 @@ class _Stages:
         # `eval.per_query_in_git: false` (a real test set: ~11 MB of ranking a run) keeps the rankings and per-query
         # scores in the DVC cache, out of git; the records, curves and tables stay in git either way
         self.in_git = bool(params.get("eval", {}).get("per_query_in_git", True))
-        self.data = str(paths.data_dir(params))
+        self.data = data_deps(params, named=named)
         self.stages: dict[str, dict[str, Any]] = {}
         self.report_deps: list[str] = []
 
@@ -206,6 +218,10 @@ class _Stages:
     def run_file(self, path: Path) -> Any:
         return uncached(path) if self.in_git or path.name not in paths.LARGE_RUN_FILES else str(path)
 
+    def task_data(self, task: Task) -> list[str]:
+        """The data a task's stages read: its dataset's folder and its corpus (the pipeline's own: `self.data`)."""
+        return self.data if task.dataset is None and task.own_corpus else data_deps(self.params, task, self.named)
+
     def task_key(self, name: str) -> list[str]:
         """A stage depends on its own task's entry only: adding a task re-runs nothing that exists."""
         return [f"tasks.{name}"] if "tasks" in self.params else []
@@ -217,18 +233,18 @@ class _Stages:
         target = method_registry.get(run["method"]).target
         model = str(paths.model_dir(params, run_id))
         if "from" not in run:
-            self.add(f"train-{run_id}", f"train --run {run_id}", [data, *code_files("train", [target])],
+            self.add(f"train-{run_id}", f"train --run {run_id}", [*data, *code_files("train", [target])],
                      ["train_seeds", "protocol", f"runs.{run_id}"], [model], scaled=True)
         for corpus in corpus_ids(params):
-            # the corpus id names the subset (size, seed): a new or changed task touches no existing index
+            # the corpus id names the corpus and subset (size, seed): a new or changed task touches no existing index
             self.add(f"index-{run_id}-{corpus}", f"index --run {run_id} --corpus {corpus}",
-                     [data, model, *code_files("index", [target])], ["index", f"runs.{run_id}"],
-                     [str(paths.index_dir(params, run_id, corpus))], scaled=True)
+                     [*self.task_data(task_for_corpus(params, corpus)), model, *code_files("index", [target])],
+                     ["index", f"runs.{run_id}"], [str(paths.index_dir(params, run_id, corpus))], scaled=True)
         for task in tasks(params).values():
             out = paths.run_dir(params, run_id, task.name)
             self.report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
             self.add(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
-                     [data, model, str(paths.index_dir(params, run_id, task.corpus_id)),
+                     [*self.task_data(task), model, str(paths.index_dir(params, run_id, task.corpus_id)),
                       *code_files("evaluate", [target])], [*EVAL_KEYS, *self.task_key(task.name)],
                      [self.run_file(f) for f in paths.run_files(out)], [uncached(out / "metrics.json")])
 
@@ -236,7 +252,7 @@ class _Stages:
         params, data = self.params, self.data
         reader_dir = str(paths.trained_reader_dir(params))
         if "from" not in reader:
-            self.add("reader-train", "reader-train", [data, *code_files("reader-train")],
+            self.add("reader-train", "reader-train", [*data, *code_files("reader-train")],
                      ["train_seeds", "protocol", "reader"], [reader_dir], scaled=True)
         main = main_task(params).name
         # vqa.json is a record (strings, counts, hashes), not a metric: `dvc metrics show` lists the numeric
@@ -247,7 +263,7 @@ class _Stages:
         answered.update({f"vqa-bound-{bound}": (f"vqa --bound {bound}", paths.bound_dir(params, bound), [])
                          for bound in ("none", "oracle")})
         for key, (command, out, ranking) in answered.items():
-            self.add(key, command, [data, reader_dir, *ranking, *code_files("vqa")],
+            self.add(key, command, [*self.task_data(main_task(params)), reader_dir, *ranking, *code_files("vqa")],
                      ["eval.split", "reader", *self.task_key(main)],
                      [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json"),
                       uncached(out / "vqa.json")])
@@ -280,9 +296,10 @@ def _plots(p: Pipeline, params: dict[str, Any]) -> list[dict[str, Any]]:
         for task in tasks(params).values()]
 
 
-def render_dvc(p: Pipeline, params: dict[str, Any]) -> str:
-    """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs."""
-    s = _Stages(p, params)
+def render_dvc(p: Pipeline, params: dict[str, Any], named: frozenset[str] | None = None) -> str:
+    """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs;
+    `named`: the named corpora the pipelines prepare (default: the one this pipeline's dataset reads)."""
+    s = _Stages(p, params, named)
     for run_id, run in params["runs"].items():
         s.retriever_stages(run_id, run)
     if _reader_on(params):
@@ -322,7 +339,7 @@ def check_runs(params: dict[str, Any]) -> None:
 def rendered(root: Path = ROOT) -> dict[str, str]:
     """What every pipeline's written files should hold, by path relative to the root."""
     out: dict[str, str] = {}
-    prepared: list[tuple[Pipeline, dict[str, Any]]] = []  # what each pipeline reads, for datasets/dvc.yaml
+    loaded: list[tuple[Pipeline, dict[str, Any]]] = []
     for p in discover(root):
         params_text = render_params(p, root)
         if p.overrides_file is not None:
@@ -336,9 +353,13 @@ def rendered(root: Path = ROOT) -> dict[str, str]:
             raise InputError(p.overrides_file or p.params_file, exc.field, exc.problem) from None
         finally:
             check.unlink()
-        out[p.dvc_file] = render_dvc(p, params)
-        prepared.append((p, params))
-    out[DATA_DVC] = render_data_dvc(prepared)
+        loaded.append((p, params))
+    datasets = owners(loaded)  # every dataset and named corpus the pipelines read, prepared once
+    corpora = corpus_owners(datasets)
+    for p, params in loaded:
+        check_tasks(p, params, datasets, corpora)
+        out[p.dvc_file] = render_dvc(p, params, frozenset(corpora))
+    out[DATA_DVC] = render_data_dvc(datasets, corpora)
     from harness import studies
 
     out[studies.STUDIES_DVC] = studies.render_dvc(root)

@@ -78,6 +78,7 @@ SCHEMA: dict[str, Any] = {
                 "type": ["object", "null"],
                 "additionalProperties": False,
                 "properties": {"split": {"enum": ["val", "dev", "test"]}, "corpus": {"type": "string"},
+                               "dataset": {"type": "string"},
                                "subset": {"type": "object", "required": ["size"], "additionalProperties": False,
                                           "properties": {"size": _POS_INT, "seed": _INT}}},
             },

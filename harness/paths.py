@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.data.schema import named_corpus_dir
 from harness.params import params_file as params_file  # re-exported: error messages name the params file
-from harness.tasks import is_scaling_study, is_seed_study, tasks
+from harness.tasks import Task, is_scaling_study, is_seed_study, tasks
 
 # what DVC tracks of a run (identical for identical code and inputs); run.json, the full record, also holds the
 # commit, the device, wall times and latency, and lives beside them untracked by DVC
@@ -25,6 +26,16 @@ def fetch_record(params: dict[str, Any]) -> Path:
 def data_dir(params: dict[str, Any]) -> Path:
     """The prepared dataset: one folder per `dataset.name`, shared by the pipelines naming it."""
     return Path("data") / str(params["dataset"]["name"])
+
+
+def task_data_dir(params: dict[str, Any], task: Task | None) -> Path:
+    """The dataset folder a task's questions come from: the pipeline's own, or the one the task names."""
+    return data_dir(params if task is None or task.dataset is None else {"dataset": {"name": task.dataset}})
+
+
+def corpus_dir(name: str) -> Path:
+    """A named corpus, prepared once for every dataset that reads it (harness/data/prepared_corpus.py)."""
+    return named_corpus_dir(data_dir({"dataset": {"name": name}}), name)
 
 
 def model_dir(params: dict[str, Any], run_id: str) -> Path:

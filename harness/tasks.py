@@ -1,6 +1,11 @@
 """Evaluation tasks: what a trained model is scored on, apart from what it was trained on. A task is
-(query set, split, corpus, optional nested corpus subset); `tasks` in params lists them, the first being the
-table's main task. A model is trained once and evaluated on every task; a corpus is encoded once per model."""
+(dataset, split, corpus, optional nested corpus subset); `tasks` in params lists them, the first being the
+table's main task. A model is trained once and evaluated on every task; a corpus is encoded once per model.
+
+A task's dataset is the pipeline's own unless it names another (`dataset: <name>`, prepared once in data/<name>/,
+harness/data_stages.py; it then names its `corpus` too). Its corpus is that dataset's own, or a named corpus
+prepared in data/corpora/ (`corpus: wiki_vital`): against a corpus other than the dataset's own there are no
+qrels, only the answer-based metrics."""
 
 from __future__ import annotations
 
@@ -23,11 +28,17 @@ class Task:
     corpus: str
     subset_size: int | None = None
     subset_seed: int | None = None
+    dataset: str | None = None    # None: the pipeline's own dataset
+    own_corpus: bool = True       # the corpus the pipeline's own dataset reads
 
     @property
     def corpus_id(self) -> str:
-        """Names the index folder: one per (model, corpus or subset)."""
-        return "full" if self.subset_size is None else f"subset{self.subset_size}-seed{self.subset_seed}"
+        """Names the index folder: one per (model, corpus or subset); the pipeline's own corpus is `full`."""
+        base = "full" if self.own_corpus else self.corpus
+        if self.subset_size is None:
+            return base
+        subset = f"subset{self.subset_size}-seed{self.subset_seed}"
+        return subset if self.own_corpus else f"{base}-{subset}"
 
     @property
     def corpus_label(self) -> str:
@@ -40,32 +51,43 @@ def corpus_name(params: dict[str, Any]) -> str:
 
 
 def tasks(params: dict[str, Any]) -> dict[str, Task]:
+    """The pipeline's tasks; which datasets and named corpora exist is checked by `harness pipelines`
+    (harness/data_stages.py: `check_tasks`), which sees every pipeline's data."""
     spec = params.get("tasks") or {"main": {}}
     f = params_file(params)
-    known = [corpus_name(params)]
+    own = corpus_name(params)
     out: dict[str, Task] = {}
     for name, t in spec.items():
-        t = t or {}
+        t = t or {}  # its keys and types are checked by the params schema (harness/params.py)
         split = t.get("split", params["eval"]["split"])
         if split not in SPLITS:
             raise InputError(f, f"tasks.{name}.split", f"must be one of {SPLITS}, got {split!r}")
-        corpus = t.get("corpus", known[0])
-        if corpus not in known:
-            raise InputError(f, f"tasks.{name}.corpus", f"unknown corpus {corpus!r}; this pipeline's data holds {known}")
+        dataset = t.get("dataset")
+        if dataset == params["dataset"]["name"]:
+            dataset = None
+        if dataset is not None and "corpus" not in t:
+            raise InputError(f, f"tasks.{name}.corpus", f"missing: a task over dataset {dataset!r} names its corpus")
+        corpus = str(t.get("corpus", own))
         sub = t.get("subset")
         if sub is not None and not (isinstance(sub, dict) and isinstance(sub.get("size"), int) and sub["size"] > 0):
             raise InputError(f, f"tasks.{name}.subset", "must be {size: positive integer, seed: integer}")
         out[name] = Task(name, split, corpus, sub["size"] if sub else None,
-                         int(sub.get("seed", params["data_seed"])) if sub else None)
+                         int(sub.get("seed", params["data_seed"])) if sub else None, dataset, corpus == own)
     return out
 
 
-def is_scaling_study(params: dict[str, Any]) -> bool:
-    """Tasks asking one split against three or more corpora (subsets): a scaling study."""
-    corpora: dict[str, set[str]] = {}
+def scaling_tasks(params: dict[str, Any]) -> list[str]:
+    """The tasks asking one dataset's split against three or more corpora (subsets): a scaling study's points, in
+    params order ([] where there is none; of several such groups, the one with the most corpora)."""
+    groups: dict[tuple[str | None, str], list[Task]] = {}
     for task in tasks(params).values():
-        corpora.setdefault(task.split, set()).add(task.corpus_id)
-    return any(len(c) >= MIN_SCALING_SIZES for c in corpora.values())
+        groups.setdefault((task.dataset, task.split), []).append(task)
+    widest = max(groups.values(), key=lambda g: len({t.corpus_id for t in g}))
+    return [t.name for t in widest] if len({t.corpus_id for t in widest}) >= MIN_SCALING_SIZES else []
+
+
+def is_scaling_study(params: dict[str, Any]) -> bool:
+    return bool(scaling_tasks(params))
 
 
 def is_seed_study(params: dict[str, Any]) -> bool:

@@ -134,3 +134,13 @@ def write_corpus(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in CORPUS))
     return path
+
+
+def build_with_corpus(params: dict, out: Path) -> dict:
+    """prepare-corpus, then the dataset build, as the DVC stages run them (the corpus in corpora/ beside `out`)."""
+    from harness.data.okvqa.build import build_okvqa
+    from harness.data.prepared_corpus import prepare_corpus
+    from harness.data.schema import named_corpus_dir
+
+    prepare_corpus(params, named_corpus_dir(out, params["dataset"]["corpus"]["name"]))
+    return build_okvqa(params, out)

@@ -17,6 +17,7 @@ from harness.data.schema import Dataset
 from harness.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
+OUT = "data/aokvqa_fixture"  # beside data/corpora/, where the dataset finds its named corpus
 # the official val layout (field names and types as in aokvqa_v1p0_val.json); the contents are made up
 ROWS = [
     {"split": "val", "image_id": 21, "question_id": "22jbM6gDxdaMaunuzgrsBB", "question": "What is in the bowl?",
@@ -38,30 +39,34 @@ def write_root(root: Path, rows: object = None, raw: bytes | None = None) -> Pat
 
 
 def _params(root: Path) -> dict:
-    return {"data_seed": 1, "dataset": {"name": "aokvqa_fixture", "source": "aokvqa", "corpus": {"name": "tiny"},
+    return {"data_seed": 1, "dataset": {"name": "aokvqa_fixture", "source": "aokvqa",
+                                        "corpus": {"name": "jsonl", "local": "tiny.jsonl"},
                                    "aokvqa": {"root": str(root), "captions": str(root / "c.tsv")}}}
 
 
 @pytest.fixture
-def tiny_corpus(monkeypatch: pytest.MonkeyPatch):
+def tiny_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A corpus prepared as the prepare-corpus stage does, in data/corpora/ under the working folder."""
     from harness.api import Passage
-    from harness.data import aokvqa
+    from harness.data.prepared_corpus import prepare_corpus
+    from harness.data.schema import write_corpus
 
-    monkeypatch.setattr(aokvqa, "load_corpus", lambda settings, root, source: (
-        [Passage("p1", "Soup", "soup is served in a bowl."), Passage("p2", "Cats", "cats dislike a bath.")],
-        {"name": settings["name"]}))
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "tiny.jsonl", [Passage("p1", "Soup", "soup is served in a bowl."),
+                                           Passage("p2", "Cats", "cats dislike a bath.")])
+    prepare_corpus(_params(tmp_path), tmp_path / "data" / "corpora" / "jsonl")
     monkeypatch.delenv(ROOT_ENV, raising=False)
 
 
 def test_val_questions_keep_ten_answers_and_count_caption_coverage(tmp_path: Path, tiny_corpus):
-    stats = build_aokvqa(_params(write_root(tmp_path / "src")), tmp_path / "out")
-    ds = Dataset(tmp_path / "out")
+    stats = build_aokvqa(_params(write_root(tmp_path / "src")), tmp_path / OUT)
+    ds = Dataset(tmp_path / OUT)
     test = {q.qid: q for q in ds.split("test")}
     assert sorted(test) == ["aok22jbM6gDxdaMaunuzgrsBB", "aok2AqvNMg7dUuCrdHtDyqfUL"] and stats["skipped"] == {}
     assert len(test["aok22jbM6gDxdaMaunuzgrsBB"].answers) == 10
     assert test["aok22jbM6gDxdaMaunuzgrsBB"].vision_text == "a bowl of soup."
     assert test["aok2AqvNMg7dUuCrdHtDyqfUL"].vision_text is None  # image 99 has no caption: counted below
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / OUT / "manifest.json").read_text())
     assert manifest["coverage"]["test"]["with_caption"] == 1 and manifest["counts"]["test"] == 2
 
 
@@ -75,16 +80,16 @@ def test_val_questions_keep_ten_answers_and_count_caption_coverage(tmp_path: Pat
 ])
 def test_malformed_files_are_one_line(tmp_path: Path, tiny_corpus, rows, field):
     with pytest.raises(InputError) as err:
-        build_aokvqa(_params(write_root(tmp_path / "src", rows)), tmp_path / "out")
+        build_aokvqa(_params(write_root(tmp_path / "src", rows)), tmp_path / OUT)
     assert "aokvqa_v1p0_val.json" in str(err.value) and field in str(err.value) and "\n" not in str(err.value)
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / OUT).exists()
 
 
 def test_non_utf8_and_empty_question(tmp_path: Path, tiny_corpus):
     with pytest.raises(InputError, match="UTF-8"):
-        build_aokvqa(_params(write_root(tmp_path / "a", raw=b'[{"question": "\xff"}]')), tmp_path / "out")
+        build_aokvqa(_params(write_root(tmp_path / "a", raw=b'[{"question": "\xff"}]')), tmp_path / OUT)
     stats = build_aokvqa(_params(write_root(tmp_path / "b", [{**ROWS[0], "question": "  "}, ROWS[1]])),
-                         tmp_path / "out2")
+                         tmp_path / "data" / "second")
     assert stats["skipped"] == {"empty question": 1} and stats["queries"]["test"] == 1
 
 
@@ -94,7 +99,7 @@ def test_an_absent_val_file_is_not_provided_in_one_line(tmp_path: Path, monkeypa
     line = missing_input(params)
     assert line and "not provided" in line and ROOT_ENV in line and "\n" not in line
     with pytest.raises(InputError, match="not provided"):
-        build_aokvqa(params, tmp_path / "out")
+        build_aokvqa(params, tmp_path / OUT)
     write_root(tmp_path / "elsewhere")
     monkeypatch.setenv(ROOT_ENV, str(tmp_path / "elsewhere"))  # the environment variable points at a copy
     assert missing_input(params) is None

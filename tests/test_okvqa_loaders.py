@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.okvqa.build import build_okvqa
 from harness.data.okvqa.files import FilesSource, load_files_source
 from harness.data.okvqa.record import SkipLog
 from harness.data.schema import Dataset
 from harness.errors import InputError
-from okvqa_fixtures import (LOCAL_SETTINGS, OFFICIAL_SETTINGS, TEST, TRAIN, write_corpus, write_hub_folder,
-                            write_local_folder, write_official)
+from okvqa_fixtures import (LOCAL_SETTINGS, OFFICIAL_SETTINGS, TEST, TRAIN, build_with_corpus, write_corpus,
+                            write_hub_folder, write_local_folder, write_official)
 
 
 def _params(settings: dict, root: Path, corpus: Path, name: str = "okvqa_fixture") -> dict:
@@ -31,7 +30,7 @@ def local(tmp_path: Path) -> Path:
 
 def test_local_folder_builds_with_counted_skips(local: Path, tmp_path: Path):
     corpus = write_corpus(tmp_path / "corpus.jsonl")
-    stats = build_okvqa(_params(LOCAL_SETTINGS, local, corpus), tmp_path / "out")
+    stats = build_with_corpus(_params(LOCAL_SETTINGS, local, corpus), tmp_path / "out")
     ds = Dataset(tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     # 8 train rows (one with empty labels) + 4 test rows (one without a labels row) -> 7 + 3 kept
@@ -59,13 +58,13 @@ def test_local_folder_builds_with_counted_skips(local: Path, tmp_path: Path):
 
 def test_validation_split_is_fixed_by_the_seed(local: Path, tmp_path: Path):
     corpus = write_corpus(tmp_path / "corpus.jsonl")
-    build_okvqa(_params(LOCAL_SETTINGS, local, corpus), tmp_path / "a")
-    build_okvqa(_params(LOCAL_SETTINGS, local, corpus), tmp_path / "b")
+    build_with_corpus(_params(LOCAL_SETTINGS, local, corpus), tmp_path / "a")
+    build_with_corpus(_params(LOCAL_SETTINGS, local, corpus), tmp_path / "b")
     a, b = (json.loads((tmp_path / d / "manifest.json").read_text())["validation_split"] for d in "ab")
     assert a == b and a["seed"] == 3
     other = _params(LOCAL_SETTINGS, local, corpus)
     other["data_seed"] = 4
-    build_okvqa(other, tmp_path / "c")
+    build_with_corpus(other, tmp_path / "c")
     c = json.loads((tmp_path / "c" / "manifest.json").read_text())["validation_split"]
     assert c["qids_sha256"] != a["qids_sha256"] or c["questions"] != a["questions"]
 
@@ -91,7 +90,7 @@ def test_malformed_question_file_is_one_error_naming_the_field(local: Path, tmp_
     damage(data)
     f.write_text(json.dumps(data))
     with pytest.raises(InputError) as err:
-        build_okvqa(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+        build_with_corpus(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     assert err.value.field == field and err.value.path.endswith("OpenEnded_mscoco_train2014_questions.json")
     assert not (tmp_path / "out").exists()  # nothing half-written
 
@@ -101,7 +100,7 @@ def test_non_utf8_text_is_one_error(local: Path, tmp_path: Path, name: str):
     f = local / name
     f.write_bytes(f.read_bytes().replace(b"disc", b"d\xe9sc").replace(b"What", b"Wh\xe9t"))
     with pytest.raises(InputError, match="not UTF-8") as err:
-        build_okvqa(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+        build_with_corpus(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     assert err.value.path.endswith(Path(name).name)
 
 
@@ -111,13 +110,13 @@ def test_labels_with_non_numeric_scores_are_an_error(local: Path, tmp_path: Path
     rows[0]["label"] = {"ultimate": "lots"}
     f.write_text(json.dumps(rows))
     with pytest.raises(InputError) as err:
-        build_okvqa(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+        build_with_corpus(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     assert err.value.field == "label"
 
 
 def test_official_files_take_the_ten_answers(tmp_path: Path):
     root = write_official(tmp_path / "official")
-    build_okvqa(_params(OFFICIAL_SETTINGS, root, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+    build_with_corpus(_params(OFFICIAL_SETTINGS, root, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     ds = Dataset(tmp_path / "out")
     by_id = {q.qid: q for q in ds.queries}
     # ten answers; the fixture's empty ones stay as placeholders so the VQA denominator is still ten humans
@@ -136,7 +135,7 @@ def test_official_annotation_without_answers_is_an_error(tmp_path: Path):
     del data["annotations"][0]["answers"]
     f.write_text(json.dumps(data))
     with pytest.raises(InputError) as err:
-        build_okvqa(_params(OFFICIAL_SETTINGS, root, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+        build_with_corpus(_params(OFFICIAL_SETTINGS, root, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     assert err.value.field == "answers" and "annotations[0]" in err.value.problem
 
 
@@ -145,7 +144,7 @@ HUB_SETTINGS = {"source": "hub", "local": "hub", "splits": {"train": "train", "t
 
 def test_hub_parquet_layout_builds_vision_text_in_the_official_order(tmp_path: Path):
     write_hub_folder(tmp_path / "hub")
-    build_okvqa(_params(HUB_SETTINGS, tmp_path, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+    build_with_corpus(_params(HUB_SETTINGS, tmp_path, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     ds = Dataset(tmp_path / "out")
     q = {q.qid: q for q in ds.queries}["2001"]
     # caption, then attributes above 0.05 (at most 3) before the class, then de-duplicated OCR
@@ -160,7 +159,7 @@ def test_hub_positives_become_gold_qrels(tmp_path: Path):
     write_hub_folder(tmp_path / "hub")
     settings = copy.deepcopy(HUB_SETTINGS)
     settings["val_size"] = 0
-    build_okvqa(_params(settings, tmp_path, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+    build_with_corpus(_params(settings, tmp_path, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["qrels"]["train"]["kind"].startswith("gold")
     assert Dataset(tmp_path / "out").qrels["train"] == {"1001": {"p1": 1}}
@@ -178,19 +177,19 @@ def test_hub_row_missing_a_field_is_an_error(tmp_path: Path):
         r.pop("question")
     pq.write_table(pa.Table.from_pylist(rows), root / "data" / "train-00000-of-00001.parquet")
     with pytest.raises(InputError) as err:
-        build_okvqa(_params(HUB_SETTINGS, tmp_path, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+        build_with_corpus(_params(HUB_SETTINGS, tmp_path, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     assert err.value.field == "question"
 
 
 def test_missing_hub_copy_says_how_to_fetch(tmp_path: Path):
     with pytest.raises(InputError, match="harness fetch"):
-        build_okvqa(_params({**HUB_SETTINGS, "local": "nowhere"}, tmp_path, write_corpus(tmp_path / "c.jsonl")),
+        build_with_corpus(_params({**HUB_SETTINGS, "local": "nowhere"}, tmp_path, write_corpus(tmp_path / "c.jsonl")),
                     tmp_path / "out")
 
 
 def test_train_rows_are_all_accounted_for(local: Path, tmp_path: Path):
     """Every source question is either in the dataset or in the skip log."""
-    build_okvqa(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+    build_with_corpus(_params(LOCAL_SETTINGS, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     kept = sum(manifest["counts"].values())
     skipped = sum(v["count"] for k, v in manifest["skipped"].items() if "kept" not in k)
@@ -206,7 +205,7 @@ def test_train_rows_are_all_accounted_for(local: Path, tmp_path: Path):
 def test_malformed_settings_name_the_params_field(local: Path, tmp_path: Path, change: dict, field: str):
     settings = {**LOCAL_SETTINGS, **change}
     with pytest.raises(InputError) as err:
-        build_okvqa(_params(settings, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
+        build_with_corpus(_params(settings, local, write_corpus(tmp_path / "c.jsonl")), tmp_path / "out")
     assert err.value.field == field and err.value.path == "params.yaml"
 
 
@@ -221,7 +220,7 @@ def test_prepared_data_is_the_same_bytes_wherever_the_clone_sits(tmp_path: Path,
         clone.mkdir(parents=True)
         (clone.parent / "shared").symlink_to(shared, target_is_directory=True)
         monkeypatch.chdir(clone)
-        build_okvqa(_params(LOCAL_SETTINGS, Path("../shared/src"), Path("../shared/corpus.jsonl")), Path("data/x"))
+        build_with_corpus(_params(LOCAL_SETTINGS, Path("../shared/src"), Path("../shared/corpus.jsonl")), Path("data/x"))
         assert any(q.image is not None and q.image.is_file() for q in Dataset(Path("data/x")).queries)
         built.append({f.name: f.read_bytes() for f in sorted((clone / "data" / "x").rglob("*")) if f.is_file()})
     assert built[0] == built[1]

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.data.okvqa.build import build_okvqa, load_questions
+from harness.data.okvqa.build import load_questions
 from harness.data.okvqa.record import SkipLog
+from okvqa_fixtures import build_with_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = yaml.safe_load((ROOT / "pipelines" / "okvqa_mini" / "overrides.yaml").read_text())
@@ -53,7 +54,7 @@ def test_bm25_beats_random_on_a_real_slice(shared_data: Path, tmp_path: Path, mo
     params["dataset"]["corpus"]["limit"] = 4000
     params["eval"].update(bootstrap=20, latency_queries=3)
     params["runs"] = {"bm25": {"method": "bm25"}}
-    stats = build_okvqa(params, Path("data/okvqa_mini"))
+    stats = build_with_corpus(params, Path("data/okvqa_mini"))
     assert stats["queries"]["test"] == 150 and stats["passages"] == 4000
     fit(params, "bm25")
     build_index(params, "bm25")
@@ -81,7 +82,7 @@ def test_zero_shot_minilm_row_encodes_the_corpus_once(shared_data: Path, tmp_pat
     params["dataset"]["corpus"]["limit"] = 300
     params["eval"].update(bootstrap=20, latency_queries=2)
     params["runs"] = {"dpr_zeroshot": MINI["runs"]["dpr_zeroshot"]}
-    build_okvqa(params, Path("data/okvqa_mini"))
+    build_with_corpus(params, Path("data/okvqa_mini"))
     summary = fit(params, "dpr_zeroshot")
     assert summary["steps_run"] == 0 and summary["history"][0]["step"] == 0
     stats = build_index(params, "dpr_zeroshot")

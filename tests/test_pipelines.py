@@ -121,13 +121,39 @@ def test_unknown_task_or_corpus_is_one_line_naming_file_and_field(tmp_path):
     params = load_params(ROOT / "pipelines/check/params.yaml")
     with pytest.raises(InputError, match=r"pipelines/check/params.yaml: field 'tasks.nope': no such task"):
         get_task(params, "nope")
-    params["tasks"] = {"main": {"corpus": "wikipedia"}}
-    with pytest.raises(InputError, match=r"field 'tasks.main.corpus': unknown corpus 'wikipedia'"):
+    params["tasks"] = {"main": {"dataset": "toy"}}
+    with pytest.raises(InputError, match=r"field 'tasks.main.corpus': missing: a task over dataset 'toy'"):
         tasks(params)
     out = subprocess.run([sys.executable, "-m", "harness", "--params", "pipelines/check/params.yaml",
                           "--allow-dirty", "evaluate", "--run", "dpr", "--task", "nope"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "tasks.nope" in out.stderr
+
+
+def test_a_task_names_a_prepared_dataset_and_its_corpus_or_a_named_one():
+    """Checked at `harness pipelines`, which sees every pipeline's data (harness/data_stages.py)."""
+    from harness.data_stages import check_tasks, corpus_owners, owners
+
+    loaded = [(p, load_params(ROOT / p.params_file)) for p in dvcfile.discover()]
+    datasets = owners(loaded)
+    corpora = corpus_owners(datasets)
+    check = dvcfile.get("check")
+    params = load_params(ROOT / check.params_file)
+    for spec, field, problem in (
+            ({"corpus": "wikipedia"}, "tasks.main.corpus", "'wikipedia' is neither toy_tiny's corpus (toy_tiny) nor"),
+            ({"dataset": "nowhere", "corpus": "x"}, "tasks.main.dataset", "no pipeline prepares 'nowhere'"),
+            ({"dataset": "toy", "corpus": "toy_tiny"}, "tasks.main.corpus", "'toy_tiny' is neither toy's corpus")):
+        with pytest.raises(InputError) as err:
+            check_tasks(check, {**params, "tasks": {"main": spec}}, datasets, corpora)
+        assert err.value.field == field and problem in str(err.value), err.value
+        assert str(err.value).startswith("pipelines/check/overrides.yaml")
+    # a named corpus (prepared once in data/corpora/) and another dataset with its own corpus are both fine
+    check_tasks(check, {**params, "tasks": {"main": {}, "w": {"corpus": "wiki_vital"},
+                                            "o": {"dataset": "fvqa_facts", "corpus": "fvqa_facts"}}}, datasets, corpora)
+    got = {t.name: (t.dataset, t.corpus_id) for t in tasks({**params, "tasks": {
+        "main": {}, "w": {"corpus": "wiki_vital", "subset": {"size": 9}}, "o": {"dataset": "toy", "corpus": "toy"}}})
+        .values()}
+    assert got == {"main": (None, "full"), "w": (None, "wiki_vital-subset9-seed13"), "o": ("toy", "toy")}
 
 
 def test_a_gpu_pipeline_stops_in_one_line_without_a_gpu():

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.okvqa.build import build_okvqa
 from harness.data.okvqa.snippets import FILES, load_snippets, passage_id
 from harness.data.schema import Dataset
 from harness.errors import InputError
-from okvqa_fixtures import LOCAL_SETTINGS, write_local_folder
+from okvqa_fixtures import LOCAL_SETTINGS, build_with_corpus, write_local_folder
 
 FIRST = {"2001": [{"url": "u1", "name": "Frisbee", "context": "A frisbee is a disc."},
                   {"url": "u2", "name": "Dogs", "context": "Dogs chase a frisbee."}],
@@ -61,13 +60,15 @@ def test_test_split_keeps_only_searched_questions_and_counts_the_rest(tmp_path: 
                                      "okvqa": {**LOCAL_SETTINGS, "root": str(root), "pseudo_qrels_depth": 0},
                                      "corpus": {"name": "okvqa_gs_snippets", "local": str(snippets),
                                                 "test_only_searched_questions": True}}}
-    stats = build_okvqa(params, tmp_path / "out")
+    stats = build_with_corpus(params, tmp_path / "out")
     ds = Dataset(tmp_path / "out")
     assert sorted(q.qid for q in ds.split("test")) == ["2001", "2002"]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["skipped"]["test question the corpus was not searched for"]["examples"] == ["2003"]
     assert stats["passages"] == 3 and stats["qrels"] == {}
-    urls = dict(line.split("\t") for line in (tmp_path / "out" / "corpus_urls.tsv").read_text().splitlines())
+    # where each passage was found: beside the corpus, prepared once for every dataset reading it
+    urls = dict(line.split("\t") for line in
+                (tmp_path / "corpora" / "okvqa_gs_snippets" / "corpus_urls.tsv").read_text().splitlines())
     assert urls[passage_id("Courts", "Tennis is played on clay or grass.")] == "u3"
 
 

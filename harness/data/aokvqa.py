@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import Query
-from harness.data.corpora import load_corpus
+from harness.data.prepared_corpus import read_prepared
 from harness.data.eval_only import data_root, write_test_only
 from harness.data.okvqa.files import _read_json, read_captions
 from harness.data.okvqa.record import SkipLog
 from harness.data.schema import absolute
 from harness.errors import InputError
-from harness.params import params_file
 
 ROOT_ENV = "FLMR_BENCH_AOKVQA_ROOT"
 VAL_FILE = "aokvqa_v1p0_val.json"
@@ -101,7 +100,7 @@ def build_aokvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
     captions = read_captions(files["captions"])
     queries = [Query(qid=f"aok{q.qid}", text=q.question, image=None, answers=q.answers, split="test",
                      vision_text=captions.get(q.image_id) or None) for q in questions]
-    corpus, corpus_info = load_corpus(ds.get("corpus", {}), Path.cwd(), params_file(params))
+    corpus, corpus_info = read_prepared(params, out)  # a named corpus, prepared once in data/corpora/<name>/
     return write_test_only(out, dataset=ds["name"], source="aokvqa", root=root, files=files, queries=queries,
-                           corpus=corpus, corpus_info=corpus_info, skips=skips,
+                           corpus=corpus, corpus_info=corpus_info, own_corpus=False, skips=skips,
                            answers="the ten direct_answers of each question (VQA accuracy as in OK-VQA)")

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from harness.atomic import atomic_dir
-from harness.data.schema import SPLIT_ALIASES, Dataset, absolute, write_qrels
+from harness.data.schema import SPLIT_ALIASES, Dataset, absolute, corpus_file, write_qrels
 
 BEIR_SPLIT = {canon: alias for alias, canon in SPLIT_ALIASES.items()}  # val -> dev
 
@@ -29,7 +29,7 @@ def export_beir(dataset: Path, out: Path) -> dict[str, int]:
                 meta["rois"] = [[b.x0, b.y0, b.x1, b.y1, b.label] for b in q.rois]
             rows.append(json.dumps({"_id": q.qid, "text": q.text, "metadata": meta}, ensure_ascii=False) + "\n")
         (tmp / "queries.jsonl").write_text("".join(rows), encoding="utf-8")
-        shutil.copyfile(Path(dataset) / "corpus.jsonl", tmp / "corpus.jsonl")
+        shutil.copyfile(corpus_file(dataset), tmp / "corpus.jsonl")  # its own or the named one it reads
         (tmp / "qrels").mkdir()
         for split, qrels in ds.qrels.items():
             write_qrels(tmp / "qrels" / f"{BEIR_SPLIT.get(split, split)}.tsv", qrels)

@@ -20,13 +20,15 @@ def data_root(settings: dict[str, Any], env: str) -> Path:
 
 
 def write_test_only(out: Path, *, dataset: str, source: str, root: Path, files: dict[str, Path],
-                    queries: list[Query], corpus: list[Passage], corpus_info: dict[str, Any], skips: SkipLog,
-                    answers: str, qrels: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    """Write queries (all in `test`), corpus, gold qrels where the source has them and the manifest (inputs with
-    their sha256, counts, counted skips, caption coverage); return the prepare stage's summary."""
+                    queries: list[Query], corpus: list[Passage], corpus_info: dict[str, Any], own_corpus: bool,
+                    skips: SkipLog, answers: str, qrels: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    """Write queries (all in `test`), the corpus where it is the dataset's own (a named one is read from
+    data/corpora/), gold qrels where the source has them and the manifest (inputs with their sha256, counts,
+    counted skips, caption coverage); return the prepare stage's summary."""
     with atomic_dir(out) as tmp:
         write_queries(tmp / "queries.jsonl", queries)
-        write_corpus(tmp / "corpus.jsonl", corpus)
+        if own_corpus:
+            write_corpus(tmp / "corpus.jsonl", corpus)
         if qrels:
             write_qrels(tmp / "qrels" / "test.tsv", qrels)
         manifest = {

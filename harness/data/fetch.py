@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from harness.atomic import write_json, write_text
+from harness.atomic import write_json
 from harness.data.corpora import HUB_CORPORA
 from harness.errors import InputError
 from harness.hub import mirror_root, snapshot

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import Passage, Query
-from harness.data.corpora import load_corpus
+from harness.data.prepared_corpus import read_prepared
 from harness.data.eval_only import data_root, write_test_only
 from harness.data.okvqa.files import _read_json, read_captions
 from harness.data.okvqa.record import SkipLog
 from harness.errors import InputError
-from harness.params import params_file
 from harness.metrics.vqa import normalize_prediction
 
 ROOT_ENV = "FLMR_BENCH_FVQA_ROOT"
@@ -101,14 +100,16 @@ def build_fvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
                              split="test", vision_text=caption or None))
     corpus_settings = ds.get("corpus", {})
     qrels: dict[str, dict[str, int]] = {}
-    if corpus_settings.get("name") == "fvqa_facts":
+    own_corpus = corpus_settings.get("name") == "fvqa_facts"  # the facts: a corpus of FVQA's own
+    if own_corpus:
         # every question's gold fact, each once, with each kept question's own fact as its relevance
         corpus = [Passage(pid=fact_id(f), title="", text=f) for f in facts if f]
         qrels = {f"fvqa{q.qid}": {fact_id(q.fact): 1} for q in questions}
         corpus_info: dict[str, Any] = {"name": "fvqa_facts", "from": "every question's fact_surface, [[ ]] removed"}
     else:
-        corpus, corpus_info = load_corpus(corpus_settings, Path.cwd(), params_file(params))
+        corpus, corpus_info = read_prepared(params, out)  # a named corpus, prepared once in data/corpora/<name>/
     return write_test_only(out, dataset=ds["name"], source="fvqa", root=root, files=files, queries=queries,
-                           corpus=corpus, corpus_info=corpus_info, skips=skips, qrels=qrels,
+                           corpus=corpus, corpus_info=corpus_info, own_corpus=own_corpus,
+                           skips=skips, qrels=qrels,
                            answers=f"one per question in the official evaluation's normalised form, given as "
                                    f"{ANSWER_COPIES} identical answers (VQA accuracy = exact match)")

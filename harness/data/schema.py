@@ -4,6 +4,9 @@
     <dataset>/corpus.jsonl    BEIR fields {"_id", "title", "text"}
     <dataset>/qrels/<split>.tsv  BEIR qrels: query-id, corpus-id, score (with a header line)
 
+A prepared dataset whose corpus is a named one (wiki_vital, okvqa_gs, ...) holds no corpus.jsonl: its
+manifest names the corpus, prepared once beside it in corpora/<name>/ for every dataset that reads it.
+
 Every reader fails with one `InputError` naming the file, the line and the field.
 """
 
@@ -21,6 +24,32 @@ from harness.errors import InputError
 
 SPLITS = ("train", "val", "test")
 SPLIT_ALIASES = {"dev": "val"}  # BEIR's name for the validation split
+CORPORA_DIR = "corpora"  # data/corpora/<name>/: a named corpus, beside the dataset folders that read it
+
+
+def named_corpus_dir(dataset_root: str | Path, name: str) -> Path:
+    """Where a dataset folder finds the named corpus it reads: corpora/<name>/ beside it."""
+    return Path(dataset_root).parent / CORPORA_DIR / name
+
+
+def corpus_name(root: str | Path) -> str:
+    """The name of the corpus a dataset folder reads: the one its manifest names, else the folder's (a generated
+    world's corpus is named after it)."""
+    root = Path(root)
+    manifest = root / "manifest.json"
+    if manifest.is_file():
+        name = (json.loads(manifest.read_text(encoding="utf-8")).get("corpus") or {}).get("name")
+        if name:
+            return str(name)
+    return root.name
+
+
+def corpus_file(root: str | Path) -> Path:
+    """A dataset folder's corpus: its own corpus.jsonl, else the named corpus its manifest points to."""
+    root = Path(root)
+    own = root / "corpus.jsonl"
+    return own if own.is_file() or not (root / "manifest.json").is_file() else \
+        named_corpus_dir(root, corpus_name(root)) / "corpus.jsonl"
 
 
 def absolute(path: str | Path) -> Path:
@@ -204,7 +233,7 @@ class Dataset:
     def __init__(self, root: str | Path, *, check_images: bool = True):
         self.root = Path(root)
         self.queries = read_queries(self.root / "queries.jsonl", check_images=check_images)
-        self.corpus = read_corpus(self.root / "corpus.jsonl")
+        self.corpus = read_corpus(corpus_file(self.root))
         self.qrels: dict[str, dict[str, dict[str, int]]] = {}
         for split in SPLITS:
             names = [split, *(alias for alias, canon in SPLIT_ALIASES.items() if canon == split)]

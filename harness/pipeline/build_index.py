@@ -23,7 +23,7 @@ def build_index(params: dict[str, Any], run_id: str, corpus_id: str = "full", de
     ctx = run_context(params, run_id)
     device = pick_device(device)
     task = task_for_corpus(params, corpus_id)
-    full = load_dataset(params, check_images=False)
+    full = load_dataset(params, check_images=False, task=task, subset=False)
     passages = load_dataset(params, check_images=False, task=task).corpus
     model = ctx.retriever_class().load(paths.model_dir(params, run_id), device)
     t0 = time.perf_counter()

@@ -11,7 +11,8 @@ import torch
 from harness import methods, paths
 from harness.api import MethodSpec
 from harness.code_deps import code_digest, import_closure, method_code
-from harness.data.schema import Dataset
+from harness.data.schema import Dataset, corpus_file, corpus_name, read_corpus
+from harness.errors import InputError
 from harness.distributed.runtime import local_device
 from harness.params import params_hash, run_settings
 from harness.provenance import hash_files
@@ -34,18 +35,29 @@ class RunContext:
 
 
 def run_context(params: dict[str, Any], run_id: str) -> RunContext:
-    from harness.errors import InputError
-
     if run_id not in params["runs"]:
         raise InputError(paths.params_file(params), f"runs.{run_id}", f"no such run; runs are {sorted(params['runs'])}")
     spec = methods.get(params["runs"][run_id]["method"])
     return RunContext(params, run_id, spec, run_settings(params, run_id, methods.default_params(spec), methods.params_schema(spec)))
 
 
-def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task | None = None) -> Dataset:
-    """The pipeline's dataset; with a task whose corpus is a subset, the corpus and qrels are cut to it."""
-    data = Dataset(paths.data_dir(params), check_images=check_images)
-    if task is not None and task.subset_size is not None:
+def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task | None = None,
+                 subset: bool = True) -> Dataset:
+    """The pipeline's dataset, or a task's: its dataset's questions with the task's corpus (a corpus other than
+    the dataset's own comes from data/corpora/ and brings no qrels), cut to the task's subset unless `subset` is
+    False."""
+    root = paths.task_data_dir(params, task)
+    if not (root / "queries.jsonl").is_file():
+        raise InputError(paths.params_file(params), f"tasks.{task.name}.dataset" if task and task.dataset else
+                         "dataset.name", f"{root} is not prepared: run `dvc repro` (datasets/dvc.yaml prepares it)")
+    data = Dataset(root, check_images=check_images)
+    if task is not None and task.corpus != corpus_name(root):
+        corpus = paths.corpus_dir(task.corpus) / "corpus.jsonl"
+        if not corpus.is_file():
+            raise InputError(paths.params_file(params), f"tasks.{task.name}.corpus",
+                             f"{task.corpus!r} is neither {root}'s corpus nor a prepared corpus ({corpus} missing)")
+        data.corpus, data.qrels = read_corpus(corpus), {}
+    if task is not None and subset and task.subset_size is not None:
         keep = subset_ids([p.pid for p in data.corpus], task.subset_size, int(task.subset_seed))
         data.corpus = [p for p in data.corpus if p.pid in keep]
         data.qrels = {s: {q: {p: r for p, r in rels.items() if p in keep} for q, rels in qrels.items()}
@@ -53,9 +65,12 @@ def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task |
     return data
 
 
-def data_hash(params: dict[str, Any]) -> str:
-    root = paths.data_dir(params)
-    return hash_files([root / "queries.jsonl", root / "corpus.jsonl", root / "qrels"])
+def data_hash(params: dict[str, Any], task: Task | None = None) -> str:
+    """What a task reads: its dataset's questions, its corpus and (against the dataset's own corpus) the qrels."""
+    root = paths.task_data_dir(params, task)
+    if task is None or task.corpus == corpus_name(root):
+        return hash_files([root / "queries.jsonl", corpus_file(root), root / "qrels"])
+    return hash_files([root / "queries.jsonl", paths.corpus_dir(task.corpus) / "corpus.jsonl"])
 
 
 def pick_device(requested: str | None = None) -> str:

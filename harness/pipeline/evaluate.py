@@ -20,13 +20,13 @@ from harness.pipeline.common import data_hash, load_dataset, model_hash, pick_de
 from harness.progress import phase_line
 from harness.provenance import device_info, library_versions, require_clean_tree
 from harness.record import facts_of, write_record
-from harness.tasks import get_task
+from harness.tasks import Task, get_task
 from harness.trec import write_run
 
 
-def _dataset_manifest(params: dict[str, Any]) -> dict[str, Any]:
+def _dataset_manifest(params: dict[str, Any], task: Task) -> dict[str, Any]:
     """What a real dataset's build wrote (skips, validation split, qrels kind, inputs); {} for the toy world."""
-    manifest = paths.data_dir(params) / "manifest.json"
+    manifest = paths.task_data_dir(params, task) / "manifest.json"
     return json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
 
 
@@ -115,17 +115,17 @@ def evaluate(params: dict[str, Any], run_id: str, task_name: str | None = None, 
     index_stats = json.loads((index_dir / "stats.json").read_text())
     record = {
         "schema_version": 1, "run_id": run_id, "method": ctx.spec.name, "family": ctx.spec.family,
-        "variant": run_id, "dataset": params["dataset"]["name"], "corpus": task.corpus_label, "task": task.name,
+        "variant": run_id, "dataset": task.dataset or params["dataset"]["name"], "corpus": task.corpus_label, "task": task.name,
         "split": task.split, "profile": params["profile"], "metrics": metrics,
         "random_baseline": {f"PR-Success@{k}": random_pr_success(queries, by_id, k, hits) for k in ks},
         "counts": query_counts(queries, run, data, qrels, hits, int(index_stats["items"])),
-        **_dataset_facts(params),
+        **_dataset_facts(params, task),
         "index": index_stats,
         "latency": latency(model, index, queries, got, depth, device, int(ev.get("latency_queries", 50))),
         **_training_facts(ctx, model_dir, got),
         "provenance": {"git": git, "params_hash": ctx.settings_hash, "all_params_hash": params_hash(params),
                        "model_dir": str(model_dir),
-                       "data_hash": data_hash(params), "model_hash": model_hash(model_dir),
+                       "data_hash": data_hash(params, task), "model_hash": model_hash(model_dir),
                        "seed": ctx.settings["seed"], "data_seed": params["data_seed"], "libraries": library_versions(), "device": device_info(device),
                        "method_params": ctx.settings["method_params"]},
     }
@@ -134,9 +134,9 @@ def evaluate(params: dict[str, Any], run_id: str, task_name: str | None = None, 
     return record
 
 
-def _dataset_facts(params: dict[str, Any]) -> dict[str, Any]:
+def _dataset_facts(params: dict[str, Any], task: Task) -> dict[str, Any]:
     """What the dataset build dropped and why (real datasets write a manifest; the toy world drops nothing)."""
-    manifest = _dataset_manifest(params)
+    manifest = _dataset_manifest(params, task)
     return {"dropped": manifest.get("skipped", {}),
             "dataset_build": {k: manifest[k] for k in ("validation_split", "qrels", "corpus", "inputs", "vision_text")
                               if k in manifest}}

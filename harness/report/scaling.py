@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 from harness import paths  # noqa: E402
 from harness.atomic import atomic_path, write_text  # noqa: E402
 from harness.report.long import CEILING_RUN, RANDOM_RUN  # noqa: E402
+from harness.tasks import scaling_tasks  # noqa: E402
 
 KS = (5, 20)
 
@@ -138,8 +139,10 @@ def latency_plot(params: dict[str, Any], lat: pd.DataFrame) -> None:
     if not long_csv.is_file():
         return
     long = pd.read_csv(long_csv)
+    long = long[long["task"].isin(scaling_tasks(params))]
     size = long.drop_duplicates("task").set_index("task")["corpus_size"].astype(float)
-    p50 = lat[lat["measure"] == "search p50 ms"].assign(passages=lambda d: d["task"].map(size))
+    p50 = lat[(lat["measure"] == "search p50 ms") & lat["task"].isin(size.index)].assign(
+        passages=lambda d: d["task"].map(size))
     if p50.empty:
         return
     _growth_plot(p50, "value", "search p50 ms, batch 1 (log)",

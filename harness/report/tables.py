@@ -16,7 +16,7 @@ from harness.metrics.bootstrap import paired_difference
 from harness.metrics.significance import ALPHA, METHOD, holm, paired_permutation_p
 from harness.report import scaling, seeds
 from harness.report.long import CEILING_RUN, CI_METRICS, RANDOM_RUN, latency_table, long_table, records
-from harness.tasks import is_scaling_study, is_seed_study, main_task, tasks
+from harness.tasks import is_scaling_study, is_seed_study, main_task, scaling_tasks, tasks
 
 MARK = "†"  # differs from the reference run, Holm-corrected paired permutation test
 SUMMARY_METRICS = ("PR-Success@5", "PR-Success@10", "PR-Success@20", "PR-Success@50", "VQA")
@@ -239,7 +239,7 @@ def write_tables(params: dict[str, Any]) -> pd.DataFrame:
     if len(names) > 1:
         write_text(Path(out) / "tasks.md", tasks_markdown(long, names) + _dirty_note(dirty))
     if is_scaling_study(params):
-        scaling.write_scaling(params, long)
+        scaling.write_scaling(params, long[long["task"].isin(scaling_tasks(params))])
     if is_seed_study(params):
         seeds.write_seeds(params, long)
     write_text(Path(out) / "paired.csv", paired.to_csv(index=False, float_format="%.4f"))

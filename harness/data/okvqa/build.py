@@ -10,15 +10,14 @@ from typing import Any
 
 from harness.api import Box, Passage, Query
 from harness.atomic import atomic_dir, write_json
-from harness.data.corpora import load_corpus
 from harness.data.okvqa.files import FilesSource, load_files_source
 from harness.data.okvqa.hub import load_hub_source
 from harness.data.okvqa.record import OkvqaQuestion, SkipLog, VisionTextSettings, vision_text
+from harness.data.prepared_corpus import read_prepared
 from harness.data.pseudo_qrels import pseudo_qrels
-from harness.data.schema import absolute, write_corpus, write_qrels, write_queries
+from harness.data.schema import absolute, write_qrels, write_queries
 from harness.data.splits import carve_validation, ids_digest
 from harness.errors import InputError
-from harness.params import params_file
 from harness.provenance import sha256_file
 
 ROOT_ENV = "FLMR_BENCH_OKVQA_ROOT"  # overrides dataset.okvqa.root (CI: the shared data folder)
@@ -119,10 +118,8 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
     use_vt = bool(s.get("use_vision_text", True))
     queries = [_query(q, ("val" if q.qid in val_ids else "train") if q.origin == "train" else "test", vt, use_vt)
                for q in questions]
-    corpus, corpus_info = load_corpus(ds.get("corpus", {}), Path.cwd(), params_file(params))
-    if ds.get("corpus", {}).get("limit"):
-        corpus = corpus[: int(ds["corpus"]["limit"])]
-    urls, searched = corpus_info.pop("urls", None), corpus_info.pop("question_ids", None)
+    corpus, corpus_info = read_prepared(params, out)  # prepared once in data/corpora/<name>/
+    searched = corpus_info.pop("question_ids", None)
     if ds.get("corpus", {}).get("test_only_searched_questions"):
         queries = _searched_only(queries, searched, corpus_info["name"], skips)
     by_split = {sp: [q for q in queries if q.split == sp] for sp in ("train", "val", "test")}
@@ -146,10 +143,6 @@ def build_okvqa(params: dict[str, Any], out: Path) -> dict[str, Any]:
     }
     with atomic_dir(out) as tmp:
         write_queries(tmp / "queries.jsonl", queries)
-        write_corpus(tmp / "corpus.jsonl", corpus)
-        if urls:  # where each passage was found (the harness reads title and text only)
-            (tmp / "corpus_urls.tsv").write_text("".join(f"{p.pid}\t{urls.get(p.pid, '')}\n" for p in corpus),
-                                                 encoding="utf-8")
         for sp, rel in qrels.items():
             write_qrels(tmp / "qrels" / f"{sp}.tsv", rel)
         write_json(tmp / "manifest.json", manifest)

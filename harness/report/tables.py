@@ -108,8 +108,10 @@ def _dirty_note(dirty: bool) -> str:
             if dirty else "")
 
 
-def tasks_markdown(long: pd.DataFrame, task_names: list[str]) -> str:
-    """PR-Success@5 and @20 of every run on every task, with the random level and the ceiling per task."""
+def tasks_markdown(long: pd.DataFrame, task_names: list[str], foreign: dict[str, str] | None = None) -> str:
+    """PR-Success@5 and @20 of every run on every task, with the random level and the ceiling per task;
+    `foreign`: the tasks asking another dataset's questions, with that dataset's name."""
+    foreign = foreign or {}
     runs = list(dict.fromkeys(r for t in task_names for r in _rows(long, t)))
     table = []
     for run in runs:
@@ -120,7 +122,8 @@ def tasks_markdown(long: pd.DataFrame, task_names: list[str]) -> str:
                 row[f"{t}: {m}"] = "-" if r is None else _fmt(r["value"], r["lo"], r["hi"])
         if any(v != "-" for k, v in row.items() if k != "run"):
             table.append(row)
-    corpora = "; ".join(f"{t}: {long.loc[long['task'] == t, 'corpus'].iloc[0]} "
+    corpora = "; ".join(f"{t}: {foreign[t] + ' questions against ' if t in foreign else ''}"
+                        f"{long.loc[long['task'] == t, 'corpus'].iloc[0]} "
                         f"({int(long.loc[long['task'] == t, 'corpus_size'].iloc[0]):,} passages, "
                         f"{long.loc[long['task'] == t, 'split'].iloc[0]} split)" for t in task_names)
     return pd.DataFrame(table).to_markdown(index=False) + f"\n\nTasks: {corpora}. " + NOTE + "\n"
@@ -237,7 +240,8 @@ def write_tables(params: dict[str, Any]) -> pd.DataFrame:
     write_text(Path(out) / "summary.md", summary_markdown(wide, paired))
     names = list(tasks(params))
     if len(names) > 1:
-        write_text(Path(out) / "tasks.md", tasks_markdown(long, names) + _dirty_note(dirty))
+        foreign = {t.name: t.dataset for t in tasks(params).values() if t.dataset is not None}
+        write_text(Path(out) / "tasks.md", tasks_markdown(long, names, foreign) + _dirty_note(dirty))
     if is_scaling_study(params):
         scaling.write_scaling(params, long[long["task"].isin(scaling_tasks(params))])
     if is_seed_study(params):

@@ -3,6 +3,7 @@ all the code it runs, tasks and corpora are checked, and a second task adds inde
 
 from __future__ import annotations
 
+import copy
 import modulefinder
 import subprocess
 import sys
@@ -255,3 +256,30 @@ def test_several_train_seeds_repeat_each_run_and_the_seed_table_aggregates(tmp_p
     assert seeds_plot_file(params).read_bytes().startswith(b"\x89PNG")
     default = dvcfile.merged_params(dvcfile.get("default"))
     assert "dpr" in default["runs"] and run_seed(default, "dpr") == 13  # one seed: the runs as written
+
+
+def test_each_dataset_and_named_corpus_is_prepared_once_for_every_pipeline_reading_it():
+    data = yaml.safe_load((ROOT / "datasets/dvc.yaml").read_text())["stages"]
+    assert [s for s in data if s.startswith("prepare-corpus-wiki_vital")] == ["prepare-corpus-wiki_vital"]
+    for dataset in ("okvqa_mini", "fvqa_wiki", "aokvqa_wiki"):  # three datasets, one wiki_vital folder
+        assert "data/corpora/wiki_vital" in data[f"prepare-{dataset}"]["deps"]
+    assert "prepare-corpus_scaling" not in data  # corpus_scaling reads okvqa_mini's data
+    scaling = yaml.safe_load((ROOT / "pipelines/corpus_scaling/dvc.yaml").read_text())["stages"]
+    assert all({"data/okvqa_mini", "data/corpora/wiki_vital"} <= set(s["deps"])
+               for name, s in scaling.items() if name.startswith(("index-", "evaluate-")))
+    for name in ("prepare", "fetch"):
+        assert name not in scaling
+
+
+def test_pipelines_sharing_a_dataset_must_prepare_it_alike():
+    from harness.data_stages import owners
+
+    default, check = dvcfile.get("default"), dvcfile.get("check")
+    params = load_params(ROOT / default.params_file)
+    other = copy.deepcopy(load_params(ROOT / check.params_file))
+    other["dataset"]["name"] = "toy"  # check's own world, under the default's name
+    with pytest.raises(InputError) as err:
+        owners([(default, params), (check, other)])
+    assert str(err.value).startswith("pipelines/check/overrides.yaml") and err.value.field == "dataset.toy.image_size"
+    assert "prepares data/toy/ too" in str(err.value)
+    assert owners([(default, params), (check, {**other, "dataset": params["dataset"]})])["toy"][0] == default

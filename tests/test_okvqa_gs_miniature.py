@@ -125,6 +125,8 @@ def test_every_stage_of_the_paper_pipeline_ran(paper_run):
     stages = yaml.safe_load((proj / PIPE / "dvc.yaml").read_text())["stages"]
     lock = yaml.safe_load((proj / PIPE / "dvc.lock").read_text())["stages"]
     assert set(lock) == set(stages)
+    data = yaml.safe_load((proj / "datasets/dvc.lock").read_text())["stages"]  # its data, prepared once
+    assert {"fetch-okvqa_gs", "prepare-corpus-okvqa_gs", "prepare-okvqa_gs"} <= set(data)
     main = (proj / "results/okvqa_gs/tables/main.md").read_text()
     for run in ("dpr", "colbert_text", "flmr", "flmr_roi", "no retrieval", "oracle passage"):
         assert run in main
@@ -153,5 +155,5 @@ def test_runs_record_the_pinned_backbones_and_the_reader_keeps_adapters_only(pap
 def test_the_tree_stays_clean_with_images_and_downloads_in_place(paper_run):
     status = _sh(["git", "status", "--porcelain", "--untracked-files=all"], paper_run["proj"], paper_run["env"])
     outside = [line for line in status.splitlines() if not line[3:].startswith("results/")
-               and line[3:] != f"{PIPE}/dvc.lock"]
+               and line[3:] not in (f"{PIPE}/dvc.lock", "datasets/dvc.lock")]
     assert outside == []

@@ -120,8 +120,8 @@ def test_second_repro_does_nothing_and_one_change_reruns_only_its_run(project):
 
 def test_score_cli_reproduces_metrics_json_and_counts_missing_queries_as_misses(project, tmp_path):
     run_dir = project / RESULTS / "runs/main/dpr"
-    args = [sys.executable, "-m", "harness", "score", "--queries", "data/check/queries.jsonl", "--corpus",
-            "data/check/corpus.jsonl", "--ks", "1,5,10,20,50"]
+    args = [sys.executable, "-m", "harness", "score", "--queries", "data/toy_tiny/queries.jsonl", "--corpus",
+            "data/toy_tiny/corpus.jsonl", "--ks", "1,5,10,20,50"]
     scored = json.loads(_sh([*args, "--run", str(run_dir / "trec.run")], project).strip().splitlines()[-1])
     expected = json.loads((run_dir / "metrics.json").read_text())
     assert scored.pop("n") == 30
@@ -153,8 +153,8 @@ def test_models_and_data_travel_through_a_dvc_remote_and_re_score(project, tmp_p
     _sh(["dvc", "pull", f"{PIPE}/dvc.yaml"], project)
     assert hash_files([model]) == before
     run_dir = project / RESULTS / "runs/main/dpr"
-    scored = json.loads(_sh([sys.executable, "-m", "harness", "score", "--queries", "data/check/queries.jsonl",
-                             "--corpus", "data/check/corpus.jsonl", "--ks", "1,5,10,20,50", "--run",
+    scored = json.loads(_sh([sys.executable, "-m", "harness", "score", "--queries", "data/toy_tiny/queries.jsonl",
+                             "--corpus", "data/toy_tiny/corpus.jsonl", "--ks", "1,5,10,20,50", "--run",
                              str(run_dir / "trec.run")], project).strip().splitlines()[-1])
     scored.pop("n")
     assert scored == json.loads((run_dir / "metrics.json").read_text())

@@ -1,13 +1,15 @@
 """Every results table is the output of its own DVC pipeline. The embedded default is the project root
 (`params.yaml`, `dvc.yaml`: what `dvc repro` runs); every other table is a folder `pipelines/<name>/` whose
 `overrides.yaml` says how it differs from the default. `python -m harness pipelines` writes each folder's
-`params.yaml` (the default with its overrides applied) and every `dvc.yaml` from one template (below), with the
-stages spelled out and each stage depending on exactly the code it runs (harness/code_deps.py). A test keeps
-the written files identical to what this module writes, so they never drift apart."""
+`params.yaml` (the default with its overrides applied) and every `dvc.yaml` from one template (below), each
+stage depending on exactly the code it runs (harness/code_deps.py); stages that differ only in names are written
+as one DVC `foreach` entry (harness/dvc_foreach.py). A test keeps the written files identical to what this module
+writes, so they never drift apart, and reads every `foreach` back into the stages spelled out."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import yaml
 from harness import paths
 from harness.atomic import write_text
 from harness.code_deps import ROOT, import_closure
+from harness.dvc_foreach import Groups, placeholders
 from harness.data_stages import DATA_DVC, check_tasks, corpus_owners, owners, render as render_data_dvc
 from harness.errors import InputError
 from harness.params import deep_merge, load_params, params_file
@@ -200,10 +203,22 @@ class _Stages:
         self.in_git = bool(params.get("eval", {}).get("per_query_in_git", True))
         self.data = data_deps(params, named=named)
         self.stages: dict[str, dict[str, Any]] = {}
+        self.groups = Groups()  # stages that may share one `foreach` template (harness/dvc_foreach.py)
         self.report_deps: list[str] = []
 
     def add(self, key: str, command: str, deps: list[str], params_keys: list[str], outs: list[Any],
             metrics: list[Any] | None = None, scaled: bool = False) -> None:
+        self.stages[key] = self.spec(command, deps, params_keys, outs, metrics, scaled)
+
+    def member(self, group: str, values: dict[str, str], build: Callable[[dict[str, str]], tuple]) -> None:
+        """A stage that may be an item of the `foreach` entry `group`: `build` gives its `add` arguments from its
+        names, and from the placeholders for those names the group's template."""
+        stage, *args = build(values)
+        self.add(stage, *args)
+        self.groups.add(group, stage, values, self.spec(*build(placeholders(values))[1:]))
+
+    def spec(self, command: str, deps: list[str], params_keys: list[str], outs: list[Any],
+             metrics: list[Any] | None = None, scaled: bool = False) -> dict[str, Any]:
         spec: dict[str, Any] = {}
         if self.p.wdir:
             spec["wdir"] = self.p.wdir
@@ -213,7 +228,7 @@ class _Stages:
         spec["outs"] = outs
         if metrics:
             spec["metrics"] = metrics
-        self.stages[key] = spec
+        return spec
 
     def run_file(self, path: Path) -> Any:
         return uncached(path) if self.in_git or path.name not in paths.LARGE_RUN_FILES else str(path)
@@ -226,6 +241,13 @@ class _Stages:
         """A stage depends on its own task's entry only: adding a task re-runs nothing that exists."""
         return [f"tasks.{name}"] if "tasks" in self.params else []
 
+    def group(self, kind: str, method: str, task: Task | None = None) -> str:
+        """The `foreach` entry a stage may join: its kind and method, and where it reads another dataset or corpus
+        than the pipeline's own, those too (its dependency list differs)."""
+        if task is None or (task.dataset is None and task.own_corpus):
+            return f"{kind}.{method}"
+        return f"{kind}.{method}.{task.dataset or self.params['dataset']['name']}.{task.corpus}"
+
     def retriever_stages(self, run_id: str, run: dict[str, Any]) -> None:
         from harness import methods as method_registry
 
@@ -233,41 +255,54 @@ class _Stages:
         target = method_registry.get(run["method"]).target
         model = str(paths.model_dir(params, run_id))
         if "from" not in run:
-            self.add(f"train-{run_id}", f"train --run {run_id}", [*data, *code_files("train", [target])],
-                     ["train_seeds", "protocol", f"runs.{run_id}"], [model], scaled=True)
+            train, index, evaluate = (code_files(kind, [target]) for kind in ("train", "index", "evaluate"))
+            self.member(f"train.{run['method']}", {"key": run_id}, lambda v: (
+                f"train-{v['key']}", f"train --run {v['key']}", [*data, *train],
+                ["train_seeds", "protocol", f"runs.{v['key']}"], [str(paths.model_dir(params, v["key"]))], None, True))
+        else:
+            index, evaluate = (code_files(kind, [target]) for kind in ("index", "evaluate"))
         for corpus in corpus_ids(params):
             # the corpus id names the corpus and subset (size, seed): a new or changed task touches no existing index
-            self.add(f"index-{run_id}-{corpus}", f"index --run {run_id} --corpus {corpus}",
-                     [*self.task_data(task_for_corpus(params, corpus)), model, *code_files("index", [target])],
-                     ["index", f"runs.{run_id}"], [str(paths.index_dir(params, run_id, corpus))], scaled=True)
+            task = task_for_corpus(params, corpus)
+            self.member(self.group("index", run["method"], task),
+                        {"key": f"{run_id}-{corpus}", "run": run_id, "corpus": corpus, "model": model}, lambda v: (
+                f"index-{v['key']}", f"index --run {v['run']} --corpus {v['corpus']}",
+                [*self.task_data(task), v["model"], *index], ["index", f"runs.{v['run']}"],
+                [str(paths.index_dir(params, v["run"], v["corpus"]))], None, True))
         for task in tasks(params).values():
             out = paths.run_dir(params, run_id, task.name)
             self.report_deps += [str(out / f) for f in ("run_facts.json", "per_query.json", "curve.json")]
-            self.add(f"evaluate-{run_id}-{task.name}", f"evaluate --run {run_id} --task {task.name}",
-                     [*self.task_data(task), model, str(paths.index_dir(params, run_id, task.corpus_id)),
-                      *code_files("evaluate", [target])], [*EVAL_KEYS, *self.task_key(task.name)],
-                     [self.run_file(f) for f in paths.run_files(out)], [uncached(out / "metrics.json")])
+            self.member(self.group("evaluate", run["method"], task),
+                        {"key": f"{run_id}-{task.name}", "run": run_id, "task": task.name, "corpus": task.corpus_id,
+                         "model": model}, lambda v: (
+                f"evaluate-{v['key']}", f"evaluate --run {v['run']} --task {v['task']}",
+                [*self.task_data(task), v["model"], str(paths.index_dir(params, v["run"], v["corpus"])), *evaluate],
+                [*EVAL_KEYS, *self.task_key(v["task"])],
+                [self.run_file(f) for f in paths.run_files(paths.run_dir(params, v["run"], v["task"]))],
+                [uncached(paths.run_dir(params, v["run"], v["task"]) / "metrics.json")]))
 
     def reader_stages(self, reader: dict[str, Any]) -> None:
-        params, data = self.params, self.data
+        params = self.params
         reader_dir = str(paths.trained_reader_dir(params))
         if "from" not in reader:
-            self.add("reader-train", "reader-train", [*data, *code_files("reader-train")],
+            self.add("reader-train", "reader-train", [*self.data, *code_files("reader-train")],
                      ["train_seeds", "protocol", "reader"], [reader_dir], scaled=True)
-        main = main_task(params).name
+        main, code = main_task(params), code_files("vqa")
+        data, keys = self.task_data(main), ["eval.split", "reader", *self.task_key(main.name)]
+
         # vqa.json is a record (strings, counts, hashes), not a metric: `dvc metrics show` lists the numeric
         # metrics.json files alone; VQA is in the tables and in vqa.json's `metrics`
-        answered = {f"vqa-{run_id}": (f"vqa --run {run_id}", paths.run_dir(params, run_id, main),
-                                      [str(paths.run_dir(params, run_id, main) / "trec.run")])
-                    for run_id in params["runs"]}
-        answered.update({f"vqa-bound-{bound}": (f"vqa --bound {bound}", paths.bound_dir(params, bound), [])
-                         for bound in ("none", "oracle")})
-        for key, (command, out, ranking) in answered.items():
-            self.add(key, command, [*self.task_data(main_task(params)), reader_dir, *ranking, *code_files("vqa")],
-                     ["eval.split", "reader", *self.task_key(main)],
-                     [uncached(out / "predictions.json"), uncached(out / "vqa_per_query.json"),
-                      uncached(out / "vqa.json")])
-            self.report_deps += [str(out / f) for f in VQA_FILES]
+        def answers(stage: str, command: str, out: Path, ranking: list[str]) -> tuple:
+            return (stage, command, [*data, reader_dir, *ranking, *code], keys, [uncached(out / f) for f in ("predictions.json", "vqa_per_query.json", "vqa.json")])
+
+        for run_id in params["runs"]:
+            self.member("vqa", {"key": run_id}, lambda v: answers(
+                f"vqa-{v['key']}", f"vqa --run {v['key']}", paths.run_dir(params, v["key"], main.name),
+                [str(paths.run_dir(params, v["key"], main.name) / "trec.run")]))
+            self.report_deps += [str(paths.run_dir(params, run_id, main.name) / f) for f in VQA_FILES]
+        for bound in ("none", "oracle"):
+            self.add(*answers(f"vqa-bound-{bound}", f"vqa --bound {bound}", paths.bound_dir(params, bound), []))
+            self.report_deps += [str(paths.bound_dir(params, bound) / f) for f in VQA_FILES]
 
     def report_stage(self) -> None:
         # the report reads only files that identical code makes identical (latency and wall times are written
@@ -296,21 +331,42 @@ def _plots(p: Pipeline, params: dict[str, Any]) -> list[dict[str, Any]]:
         for task in tasks(params).values()]
 
 
-def render_dvc(p: Pipeline, params: dict[str, Any], named: frozenset[str] | None = None) -> str:
-    """The pipeline's dvc.yaml: every stage spelled out (no templating), so each lists the code it runs;
-    `named`: the named corpora the pipelines prepare (default: the one this pipeline's dataset reads)."""
+def _built(p: Pipeline, params: dict[str, Any], named: frozenset[str] | None) -> _Stages:
     s = _Stages(p, params, named)
     for run_id, run in params["runs"].items():
         s.retriever_stages(run_id, run)
     if _reader_on(params):
         s.reader_stages(params["reader"])
     s.report_stage()
+    return s
+
+
+def spelled_out(p: Pipeline, params: dict[str, Any], named: frozenset[str] | None = None
+                ) -> dict[str, dict[str, Any]]:
+    """Every stage of the pipeline spelled out, under the name it has where no `foreach` joins it (`train-<run>`,
+    `index-<run>-<corpus>`, `evaluate-<run>-<task>`, `vqa-<run>`, ...)."""
+    return _built(p, params, named).stages
+
+
+def dvc_names(p: Pipeline, params: dict[str, Any], named: frozenset[str] | None = None) -> dict[str, str]:
+    """Spelled-out stage name -> the name DVC runs it under (`<group>@<key>` where a `foreach` joined it)."""
+    s = _built(p, params, named)
+    s.groups.compact(s.stages)
+    renamed = s.groups.renamed()
+    return {name: renamed.get(name, name) for name in s.stages}
+
+
+def render_dvc(p: Pipeline, params: dict[str, Any], named: frozenset[str] | None = None) -> str:
+    """The pipeline's dvc.yaml: each stage lists the code it runs; stages of one kind and method that differ only
+    in names share a `foreach` template (harness/dvc_foreach.py); `named`: the named corpora the pipelines prepare
+    (default: the one this pipeline's dataset reads)."""
+    s = _built(p, params, named)
     source = p.params_file if p.overrides_file is None else f"{p.overrides_file} over params.yaml"
     header = (f"# Written by `python -m harness pipelines` from {source}: edit that and run it again.\n"
               f"# Pipeline {params['profile']!r}: train -> index -> evaluate"
               f"{' -> reader-train -> vqa' if _reader_on(params) else ''} -> report, reading {paths.data_dir(params)}/"
               f" ({DATA_DVC}: prepare-{params['dataset']['name']}).\n")
-    body = {"stages": s.stages, "plots": _plots(p, params)}
+    body = {"stages": s.groups.compact(s.stages), "plots": _plots(p, params)}
     return header + yaml.dump(body, Dumper=NoAliases, sort_keys=False, width=120)
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from harness import dvcfile
+from harness.dvc_foreach import expand
 from harness.errors import InputError
 from harness.params import load_params
 from harness.tasks import get_task, subset_ids, tasks
@@ -46,7 +47,7 @@ def _covered(file: str, deps: list[str]) -> bool:
                          ids=lambda p: p.name)
 def test_every_stage_depends_on_the_code_it_imports(pipeline):
     params = load_params(ROOT / pipeline.params_file)
-    stages = yaml.safe_load((ROOT / pipeline.dvc_file).read_text())["stages"]
+    stages = dvcfile.spelled_out(pipeline, params)
     from harness import methods
 
     for name, stage in stages.items():
@@ -63,8 +64,8 @@ def test_every_stage_depends_on_the_code_it_imports(pipeline):
 
 
 def test_a_second_task_adds_index_and_evaluate_stages_only():
-    stages = yaml.safe_load((ROOT / "pipelines/okvqa_mini/dvc.yaml").read_text())["stages"]
     params = load_params(ROOT / "pipelines/okvqa_mini/params.yaml")
+    stages = dvcfile.spelled_out(dvcfile.get("okvqa_mini"), params)
     sub = tasks(params)["wiki3k"]
     assert sub.subset_size == 3000
     for run in params["runs"]:
@@ -82,8 +83,8 @@ def test_a_run_from_another_pipeline_is_evaluated_without_a_train_stage(tmp_path
     (tmp_path / "pipelines/study/overrides.yaml").write_text(yaml.safe_dump(
         {"profile": "study", "runs": {"dpr": {"method": "dpr", "from": "toy"}}}))
     written = dvcfile.rendered(tmp_path)
-    stages = yaml.safe_load(written["pipelines/study/dvc.yaml"])["stages"]
-    assert not any(s.startswith("train-") for s in stages)
+    stages = expand(yaml.safe_load(written["pipelines/study/dvc.yaml"])["stages"])
+    assert not any(s.startswith("train") for s in stages)
     assert "models/toy/dpr" in stages["index-dpr-full"]["deps"]
 
 
@@ -94,10 +95,10 @@ def test_a_replicate_can_evaluate_another_pipelines_run_under_its_own_id(tmp_pat
         {"profile": "study", "runs": {
             "dpr_s13": {"method": "dpr", "from": "toy", "from_run": "dpr", "seed": 13, "replicate_of": "dpr"},
             "dpr_s14": {"method": "dpr", "seed": 14, "replicate_of": "dpr"}}}))
-    stages = yaml.safe_load(dvcfile.rendered(tmp_path)["pipelines/study/dvc.yaml"])["stages"]
+    stages = expand(yaml.safe_load(dvcfile.rendered(tmp_path)["pipelines/study/dvc.yaml"])["stages"])
     assert "train-dpr_s13" not in stages and "train-dpr_s14" in stages
-    assert "models/toy/dpr" in stages["index-dpr_s13-full"]["deps"]
-    assert "models/study/dpr_s14" in stages["index-dpr_s14-full"]["deps"]
+    assert "models/toy/dpr" in stages["index.dpr@dpr_s13-full"]["deps"]  # one foreach entry: both indexes
+    assert "models/study/dpr_s14" in stages["index.dpr@dpr_s14-full"]["deps"]
 
 
 def test_from_run_without_from_is_one_line_naming_the_field(tmp_path):
@@ -181,23 +182,24 @@ def test_adding_a_task_leaves_every_existing_stage_as_it_was():
     """What `dvc repro --dry` then lists: the new task's index and evaluate stages and the report, nothing else."""
     p = dvcfile.get("okvqa_mini")
     params = load_params(ROOT / p.params_file)
-    before = yaml.safe_load(dvcfile.render_dvc(p, params))["stages"]
+    before = expand(yaml.safe_load(dvcfile.render_dvc(p, params))["stages"])
     params["tasks"]["wiki6k"] = {"split": "test", "subset": {"size": 6000, "seed": 13}}
-    after = yaml.safe_load(dvcfile.render_dvc(p, params))["stages"]
+    after = expand(yaml.safe_load(dvcfile.render_dvc(p, params))["stages"])
     changed = {name for name in before if before[name] != after[name]}
     added = set(after) - set(before)
     assert changed == {"report"}
-    assert added == {f"{kind}-{run}-{suffix}" for run in params["runs"]
+    methods = {run: spec["method"] for run, spec in params["runs"].items()}
+    assert added == {f"{kind}.{methods[run]}@{run}-{suffix}" for run in params["runs"]
                      for kind, suffix in (("index", "subset6000-seed13"), ("evaluate", "wiki6k"))}
 
 
 def test_large_per_query_files_stay_out_of_git_only_where_the_pipeline_says_so():
     def outs(pipeline: str) -> dict[str, bool]:
         """out path -> whether git keeps it (cache: false), for the evaluate stages"""
-        stages = yaml.safe_load((ROOT / pipeline).read_text())["stages"]
+        stages = expand(yaml.safe_load((ROOT / pipeline).read_text())["stages"])
         found = {}
         for key, spec in stages.items():
-            if key.startswith("evaluate-"):
+            if key.startswith("evaluate"):
                 for out in spec["outs"]:
                     path, opts = (out, {}) if isinstance(out, str) else next(iter(out.items()))
                     found[path] = opts.get("cache", True) is False
@@ -216,8 +218,8 @@ def test_the_all_tables_command_runs_a_pipeline_after_the_one_whose_models_it_ev
     assert order.index("okvqa_mini") < order.index("corpus_scaling")
     scaling = load_params(ROOT / "pipelines/corpus_scaling/params.yaml")
     assert {run["from"] for run in scaling["runs"].values()} == {"okvqa_mini"}
-    stages = yaml.safe_load((ROOT / "pipelines/corpus_scaling/dvc.yaml").read_text())["stages"]
-    assert not [s for s in stages if s.startswith("train-")]  # evaluated as trained there, never retrained
+    stages = expand(yaml.safe_load((ROOT / "pipelines/corpus_scaling/dvc.yaml").read_text())["stages"])
+    assert not [s for s in stages if s.startswith("train")]  # evaluated as trained there, never retrained
 
 
 def test_extends_names_an_existing_pipeline(tmp_path):
@@ -264,9 +266,9 @@ def test_each_dataset_and_named_corpus_is_prepared_once_for_every_pipeline_readi
     for dataset in ("okvqa_mini", "fvqa_wiki", "aokvqa_wiki"):  # three datasets, one wiki_vital folder
         assert "data/corpora/wiki_vital" in data[f"prepare-{dataset}"]["deps"]
     assert "prepare-corpus_scaling" not in data  # corpus_scaling reads okvqa_mini's data
-    scaling = yaml.safe_load((ROOT / "pipelines/corpus_scaling/dvc.yaml").read_text())["stages"]
+    scaling = expand(yaml.safe_load((ROOT / "pipelines/corpus_scaling/dvc.yaml").read_text())["stages"])
     assert all({"data/okvqa_mini", "data/corpora/wiki_vital"} <= set(s["deps"])
-               for name, s in scaling.items() if name.startswith(("index-", "evaluate-")))
+               for name, s in scaling.items() if name.startswith(("index", "evaluate")))
     for name in ("prepare", "fetch"):
         assert name not in scaling
 

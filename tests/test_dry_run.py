@@ -18,5 +18,5 @@ def test_dry_run_on_a_fresh_clone_lists_every_stage_with_its_reason(tmp_path):
                          capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     stages = [line.split(":")[0].strip() for line in out.stdout.splitlines() if line.startswith("  ")]
-    assert {"fetch-toy_tiny", "prepare-toy_tiny", "train-dpr", "report"} <= set(stages)
+    assert {"fetch-toy_tiny", "prepare-toy_tiny", "train.dpr@dpr", "report"} <= set(stages)
     assert "not in cache" in out.stdout or "deleted" in out.stdout

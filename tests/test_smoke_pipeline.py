@@ -97,7 +97,7 @@ def test_repro_writes_every_table_and_record(project):
     assert record["counts"]["queries"] == 30 and record["counts"]["passages"] == 60
     assert record["corpus"] == "toy" and record["task"] == "main"
     half = json.loads((project / RESULTS / "runs/half/dpr/run.json").read_text())
-    assert half["counts"]["passages"] == 30 and half["corpus"].startswith("toy[30")
+    assert half["counts"]["passages"] == 30 and half["corpus"].startswith("toy_tiny[30")
     bm25 = json.loads((project / RESULTS / "runs/main/bm25/run.json").read_text())
     empty_sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     assert bm25["provenance"]["model_hash"] != empty_sha  # a model without weights is hashed by its settings
@@ -112,10 +112,14 @@ def test_second_repro_does_nothing_and_one_change_reruns_only_its_run(project):
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     out = _sh(["dvc", "repro", f"{PIPE}/dvc.yaml"], project)
     ran = {line.split("'")[1].split(":")[-1] for line in out.splitlines() if line.startswith("Running stage")}
-    # the reader re-reads dpr_b's run when its trec.run changed; nothing of dpr, nor the reader, re-runs
-    assert ran - {"vqa-dpr_b"} == {"train-dpr_b", "index-dpr_b-full", "index-dpr_b-subset30-seed7",
-                                   "index-dpr_b-subset15-seed7", "evaluate-dpr_b-main", "evaluate-dpr_b-half",
-                                   "evaluate-dpr_b-quarter", "report"}
+    # the reader re-reads dpr_b's run when its trec.run changed; nothing of dpr, nor the reader, re-runs (the
+    # stages of one method are items of one foreach entry: <kind>.<method>@<key>, and `.toy.toy` for the task
+    # over the default toy world)
+    assert ran - {"vqa@dpr_b"} == {"train.dpr@dpr_b", "index.dpr@dpr_b-full", "index.dpr@dpr_b-subset30-seed7",
+                                   "index.dpr@dpr_b-subset15-seed7", "index.dpr.toy.toy@dpr_b-toy",
+                                   "evaluate.dpr@dpr_b-main", "evaluate.dpr@dpr_b-half",
+                                   "evaluate.dpr@dpr_b-quarter", "evaluate.dpr.toy.toy@dpr_b-other_world",
+                                   "report"}
 
 
 def test_score_cli_reproduces_metrics_json_and_counts_missing_queries_as_misses(project, tmp_path):

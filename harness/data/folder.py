@@ -17,6 +17,7 @@ from harness.data.schema import SPLITS, Dataset, absolute
 from harness.errors import InputError
 from harness.params import params_file
 from harness.provenance import sha256_file
+from harness.tasks import corpus_name
 
 
 def card_file(params: dict[str, Any]) -> Path:
@@ -68,6 +69,6 @@ def build_folder(params: dict[str, Any], out: Path) -> dict[str, Any]:
         shutil.copytree(src, tmp, dirs_exist_ok=True)
         write_json(tmp / "manifest.json", {
             "dataset": params["dataset"]["name"], "source": "folder", "card": str(card_path),
-            "inputs": inputs, "counts": counts, "corpus": {"name": "folder", "passages": len(data.corpus)},
+            "inputs": inputs, "counts": counts, "corpus": {"name": corpus_name(params), "passages": len(data.corpus)},
             "skipped": {}})
     return {"queries": counts, "passages": len(data.corpus), "skipped": {}}

@@ -41,6 +41,14 @@ def run_context(params: dict[str, Any], run_id: str) -> RunContext:
     return RunContext(params, run_id, spec, run_settings(params, run_id, methods.default_params(spec), methods.params_schema(spec)))
 
 
+def _reads_own_corpus(task: Task | None, root: Path) -> bool:
+    """Whether a task reads the corpus of its dataset's folder: the pipeline's own corpus for its own dataset
+    (params say which), and for another dataset the corpus its manifest names."""
+    if task is None or task.dataset is None:
+        return task is None or task.own_corpus
+    return task.corpus == corpus_name(root)
+
+
 def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task | None = None,
                  subset: bool = True) -> Dataset:
     """The pipeline's dataset, or a task's: its dataset's questions with the task's corpus (a corpus other than
@@ -51,7 +59,7 @@ def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task |
         raise InputError(paths.params_file(params), f"tasks.{task.name}.dataset" if task and task.dataset else
                          "dataset.name", f"{root} is not prepared: run `dvc repro` (datasets/dvc.yaml prepares it)")
     data = Dataset(root, check_images=check_images)
-    if task is not None and task.corpus != corpus_name(root):
+    if not _reads_own_corpus(task, root):
         corpus = paths.corpus_dir(task.corpus) / "corpus.jsonl"
         if not corpus.is_file():
             raise InputError(paths.params_file(params), f"tasks.{task.name}.corpus",
@@ -68,7 +76,7 @@ def load_dataset(params: dict[str, Any], check_images: bool = True, task: Task |
 def data_hash(params: dict[str, Any], task: Task | None = None) -> str:
     """What a task reads: its dataset's questions, its corpus and (against the dataset's own corpus) the qrels."""
     root = paths.task_data_dir(params, task)
-    if task is None or task.corpus == corpus_name(root):
+    if _reads_own_corpus(task, root):
         return hash_files([root / "queries.jsonl", corpus_file(root), root / "qrels"])
     return hash_files([root / "queries.jsonl", paths.corpus_dir(task.corpus) / "corpus.jsonl"])
 

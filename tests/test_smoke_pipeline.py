@@ -78,10 +78,12 @@ def test_repro_writes_every_table_and_record(project):
     assert (real["PR-Success@5 lo"] <= real["PR-Success@5"]).all() and (real["PR-Success@5"] <= real["PR-Success@5 hi"]).all()
     assert (real["index bytes"] > 0).all()
     long = pd.read_csv(project / RESULTS / "long.csv")
-    assert set(long["task"]) == {"main", "half", "quarter"}
+    assert set(long["task"]) == {"main", "half", "quarter", "other_world"}
     assert set(long.loc[long["task"] == "half", "corpus_size"]) == {30}
+    other = long[long["task"] == "other_world"]  # the default toy world's questions and corpus, prepared once
+    assert set(other["corpus"]) == {"toy"} and set(other["queries"]) == {240} and set(other["corpus_size"]) == {576}
     scaling = pd.read_csv(project / RESULTS / "tables/scaling.csv")  # three corpus sizes: the scaling table
-    assert sorted(set(scaling["passages"])) == [15, 30, 60]
+    assert sorted(set(scaling["passages"])) == [15, 30, 60]  # of toy_tiny's questions only
     assert ((scaling["@5 above random"] - (scaling["PR-Success@5"] - scaling["random@5"])).abs() < 1e-3).all()
     lat = pd.read_csv(project / RESULTS / "latency.csv")
     assert (lat.loc[lat["measure"] == "search p50 ms", "value"] > 0).all()

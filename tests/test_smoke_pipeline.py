@@ -97,7 +97,7 @@ def test_repro_writes_every_table_and_record(project):
     assert prov["seed"] == 13 and len(prov["data_hash"]) == 64 and len(prov["model_hash"]) == 64
     assert record["training"]["selected_on"].startswith("val ")
     assert record["counts"]["queries"] == 30 and record["counts"]["passages"] == 60
-    assert record["corpus"] == "toy" and record["task"] == "main"
+    assert record["corpus"] == "toy_tiny" and record["task"] == "main"
     half = json.loads((project / RESULTS / "runs/half/dpr/run.json").read_text())
     assert half["counts"]["passages"] == 30 and half["corpus"].startswith("toy_tiny[30")
     bm25 = json.loads((project / RESULTS / "runs/main/bm25/run.json").read_text())
